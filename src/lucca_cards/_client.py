@@ -1,0 +1,86 @@
+"""What every client shares: building its transport from the common options, closing it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TypeVar
+
+import attrs
+import requests
+
+from ._http import Auth, Timeout, Transport
+from ._ratelimit import Clock, RateLimiter, Sleep, shared_limiter
+from ._retry import RetryPolicy
+
+_C = TypeVar("_C", bound="BaseClient")
+
+
+@attrs.frozen(kw_only=True)
+class ClientOptions:
+    """The options every client takes, beside its URL and credentials.
+
+    Attributes:
+        requests_per_minute: client-side throttle for the API's host (0 = off).
+        retry: the retry policy (default :class:`~lucca_cards._retry.RetryPolicy`).
+        timeout: connect and read timeouts (default 5 s and 30 s).
+        rate_limiter: an explicit limiter; by default the host's process-wide one.
+        clock, sleep: injectable time, so tests never wait.
+        session: a :class:`requests.Session` to reuse (the client will not close it).
+    """
+
+    requests_per_minute: float
+    retry: RetryPolicy | None = None
+    timeout: Timeout | None = None
+    rate_limiter: RateLimiter | None = None
+    clock: Clock = time.monotonic
+    sleep: Sleep = time.sleep
+    session: requests.Session | None = None
+
+    def transport(
+        self,
+        base_url: str,
+        *,
+        service: str,
+        auth: Auth,
+        headers: Mapping[str, str] | None = None,
+        hints: Mapping[int, str] | None = None,
+    ) -> Transport:
+        """Build the transport of one API with these options."""
+        limiter = self.rate_limiter or shared_limiter(base_url, self.requests_per_minute)
+        return Transport(
+            base_url,
+            service=service,
+            auth=auth,
+            limiter=limiter,
+            headers=headers,
+            hints=hints,
+            retry=self.retry,
+            timeout=self.timeout,
+            clock=self.clock,
+            sleep=self.sleep,
+            session=self.session,
+        )
+
+
+class BaseClient:
+    """Closes the client's transports; usable as a context manager."""
+
+    _transports: tuple[Transport, ...] = ()
+
+    def close(self) -> None:
+        """Close the client's pooled connections."""
+        for transport in self._transports:
+            transport.close()
+
+    def __enter__(self: _C) -> _C:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,40 @@
+"""A string that refuses to show itself: credentials travel wrapped in :class:`Secret`."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen(repr=False)
+class Secret:
+    """A credential (client secret, API key, token) that never appears in a repr or a log.
+
+    ``str()``, ``repr()`` and f-strings all print ``'********'``; only :meth:`reveal`
+    hands out the value, and only the transport calls it, to build a header.
+
+    >>> key = Secret("s3cr3t")
+    >>> print(key, repr(key))
+    ******** Secret('********')
+    >>> key.reveal()
+    's3cr3t'
+    """
+
+    _value: str = attrs.field(alias="value")
+
+    def reveal(self) -> str:
+        """Return the secret value itself; call it only to put it on the wire."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __str__(self) -> str:
+        return "********"
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+
+def as_secret(value: str | Secret) -> Secret:
+    """Wrap a plain string in a :class:`Secret`; leave a :class:`Secret` as it is."""
+    return value if isinstance(value, Secret) else Secret(value)

@@ -1,0 +1,1 @@
+"""The Cards REST API client, its models and webhooks."""

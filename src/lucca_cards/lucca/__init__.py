@@ -1,0 +1,1 @@
+"""The Lucca API and legacy API clients and their models."""

@@ -1,0 +1,180 @@
+"""Training statistics on the Lucca employee file: the compound field and its wire format.
+
+The integration writes one occurrence per training into a compound, multi-occurrence
+extended field of the legacy API (default ``e_formation``). Reading and writing that
+field's JSON lives here, in one place, because its exact write shape is an assumption
+(see :func:`training_records_payload`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import attrs
+
+from .._models import parse_date
+from ..errors import ConfigurationError
+
+
+def _is_code(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.startswith("e_") or len(value) < 3:
+        raise ConfigurationError(
+            f"stats_codes.{attribute.name}",
+            f"{value!r} is not a Lucca extended field code; codes start with e_ (e.g. e_formation)",
+        )
+
+
+@attrs.frozen(kw_only=True)
+class StatsFieldCodes:
+    """The codes of the compound field and of its five sub-fields, as set up in Lucca.
+
+    >>> StatsFieldCodes(field="e_trainings", score="e_grade").score
+    'e_grade'
+    """
+
+    field: str = attrs.field(default="e_formation", validator=_is_code)
+    title: str = attrs.field(default="e_title", validator=_is_code)
+    link: str = attrs.field(default="e_link", validator=_is_code)
+    progress: str = attrs.field(default="e_progress", validator=_is_code)
+    score: str = attrs.field(default="e_score", validator=_is_code)
+    last_completion_date: str = attrs.field(default="e_last_completion_date", validator=_is_code)
+
+    def sub_fields(self) -> dict[str, str]:
+        """Map each :class:`TrainingRecord` attribute to its sub-field code."""
+        return {
+            "title": self.title,
+            "link": self.link,
+            "progress": self.progress,
+            "score": self.score,
+            "last_completion_date": self.last_completion_date,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class TrainingRecord:
+    """One occurrence of the training field: one training, for one employee.
+
+    Attributes:
+        title: the training's title; it identifies the occurrence (the field's sort key).
+        link: where the employee opens the training.
+        progress: percent of the training done, 0 to 100.
+        score: the employee's score (points), when the training has quizzes.
+        last_completion_date: when the employee last finished the training.
+    """
+
+    title: str
+    link: str | None = None
+    progress: float | None = None
+    score: float | None = None
+    last_completion_date: date | None = None
+
+
+@attrs.frozen(kw_only=True)
+class StoredTrainingRecord:
+    """An occurrence already on the employee file, with the id Lucca gave it."""
+
+    id: int
+    record: TrainingRecord
+
+
+def read_training_records(
+    extended_data: Mapping[str, Any] | None, codes: StatsFieldCodes = StatsFieldCodes()
+) -> list[StoredTrainingRecord]:
+    """Read the occurrences of the training field from a legacy user's ``extendedData``.
+
+    Tolerant of every shape seen or assumed: a list of ``{"id", "value": {...}}``
+    occurrences or a single one, sub-values wrapped (``{"value": x}``) or bare, missing or
+    ``null`` sub-fields. Occurrences without a title are skipped: they cannot be matched.
+    """
+    raw = (extended_data or {}).get(codes.field)
+    occurrences = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
+    stored: list[StoredTrainingRecord] = []
+    for occurrence in occurrences:
+        if not isinstance(occurrence, dict) or not isinstance(occurrence.get("value"), dict):
+            continue
+        values = {
+            attr: _unwrap(occurrence["value"].get(code))
+            for attr, code in codes.sub_fields().items()
+        }
+        if not values["title"]:
+            continue
+        stored.append(
+            StoredTrainingRecord(
+                id=int(occurrence.get("id") or 0),
+                record=TrainingRecord(
+                    title=str(values["title"]),
+                    link=None if values["link"] is None else str(values["link"]),
+                    progress=_number(values["progress"]),
+                    score=_number(values["score"]),
+                    last_completion_date=(
+                        None
+                        if values["last_completion_date"] in (None, "")
+                        else parse_date(values["last_completion_date"])
+                    ),
+                ),
+            )
+        )
+    return stored
+
+
+def training_records_payload(
+    records: Sequence[TrainingRecord],
+    current: Iterable[StoredTrainingRecord],
+    codes: StatsFieldCodes = StatsFieldCodes(),
+) -> dict[str, list[dict[str, Any]]]:
+    """Build the root-level ``PUT /api/v3/users/{id}`` body that makes the field hold ``records``.
+
+    ASSUMPTION (``reference/lucca-api.md``, gaps 1 and 2; verify on a test tenant): Lucca's
+    guide gives the rules but not the exact JSON for a compound multi-occurrence field. We
+    send the full desired list: an occurrence whose title is already stored keeps its
+    ``id``; a new one goes with ``id: 0``; a stored one that is no longer wanted goes as
+    ``{"id": X, "value": null}``; each sub-value is wrapped as ``{"value": …}``, dates as
+    ``YYYY-MM-DDT00:00:00``. This is correct whether the server merges by id or replaces.
+    If a real tenant rejects wrapped sub-values, change :func:`_wire_value` only.
+    """
+    by_title: dict[str, StoredTrainingRecord] = {}
+    duplicates: list[StoredTrainingRecord] = []  # a title stored twice keeps one occurrence
+    for stored in current:
+        key = stored.record.title.strip().casefold()
+        if key in by_title:
+            duplicates.append(stored)
+        else:
+            by_title[key] = stored
+    occurrences: list[dict[str, Any]] = []
+    for record in records:
+        match = by_title.pop(record.title.strip().casefold(), None)
+        occurrences.append(
+            {
+                "id": match.id if match else 0,
+                "value": {
+                    code: {"value": _wire_value(getattr(record, attr))}
+                    for attr, code in codes.sub_fields().items()
+                },
+            }
+        )
+    dropped = [*by_title.values(), *duplicates]
+    occurrences.extend({"id": stored.id, "value": None} for stored in dropped)
+    return {codes.field: occurrences}
+
+
+def _wire_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%dT00:00:00")
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
