@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -71,10 +72,8 @@ def _scrub_json(value: Any) -> Any:
 def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     body = response["body"].get("string", b"")
     text = body.decode() if isinstance(body, bytes) else body
-    try:
+    with contextlib.suppress(ValueError):
         text = json.dumps(_scrub_json(json.loads(text)))
-    except ValueError:
-        pass
     response["body"]["string"] = text.encode()
     return response
 

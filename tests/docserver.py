@@ -72,7 +72,8 @@ def serve() -> Iterator[DocServer]:
     app = DocServer()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01},
+                              daemon=True)
     thread.start()
     try:
         yield app

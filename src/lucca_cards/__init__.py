@@ -12,7 +12,23 @@ from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
 from ._secret import Secret
 from ._version import __version__
-from .cards.models import ConnectionMode
+from .cards.client import CardsClient
+from .cards.models import (
+    Badge,
+    CardsUser,
+    Certificate,
+    ConnectionMode,
+    Embed,
+    Group,
+    GroupRef,
+    Training,
+)
+from .cards.webhooks import (
+    ChapterCompleteEvent,
+    QuizCompleteEvent,
+    TrainingActivityEvent,
+    WebhookEvent,
+)
 from .config import Settings
 from .errors import (
     ApiError,
@@ -26,18 +42,39 @@ from .errors import (
     TransportError,
     ValidationError,
 )
+from .lucca.client import LuccaOAuthClient
+from .lucca.legacy import LuccaLegacyApiClient
+from .lucca.legacy_models import LegacyUser, TrainingRecordsWrite
+from .lucca.models import Department, Employee, EmployeeStatus, JobPosition, Reference
 from .lucca.training_records import StatsFieldCodes, StoredTrainingRecord, TrainingRecord
 
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "Badge",
+    "CardsClient",
+    "CardsUser",
+    "Certificate",
+    "ChapterCompleteEvent",
     "ConfigurationError",
     "ConnectionMode",
+    "Department",
+    "Embed",
+    "Employee",
+    "EmployeeStatus",
+    "Group",
+    "GroupRef",
+    "JobPosition",
+    "LegacyUser",
     "LuccaCardsError",
+    "LuccaLegacyApiClient",
+    "LuccaOAuthClient",
     "NotFoundError",
     "PermissionDeniedError",
+    "QuizCompleteEvent",
     "RateLimitError",
     "RateLimiter",
+    "Reference",
     "RetryPolicy",
     "Secret",
     "ServerError",
@@ -45,8 +82,12 @@ __all__ = [
     "StatsFieldCodes",
     "StoredTrainingRecord",
     "Timeout",
+    "Training",
+    "TrainingActivityEvent",
     "TrainingRecord",
+    "TrainingRecordsWrite",
     "TransportError",
     "ValidationError",
+    "WebhookEvent",
     "__version__",
 ]

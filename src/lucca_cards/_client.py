@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 import attrs
 import requests
@@ -14,7 +14,31 @@ from ._http import Auth, Timeout, Transport
 from ._ratelimit import Clock, RateLimiter, Sleep, shared_limiter
 from ._retry import RetryPolicy
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 _C = TypeVar("_C", bound="BaseClient")
+
+
+class TransportOptions(TypedDict, total=False):
+    """The keyword options every client accepts beside ``requests_per_minute``.
+
+    See :class:`ClientOptions` for their meaning.
+    """
+
+    retry: RetryPolicy | None
+    timeout: Timeout | None
+    rate_limiter: RateLimiter | None
+    clock: Clock
+    sleep: Sleep
+    session: requests.Session | None
+
+
+def client_options(
+    requests_per_minute: float, **options: Unpack[TransportOptions]
+) -> ClientOptions:
+    """Collect a client constructor's options (one place for all three clients)."""
+    return ClientOptions(requests_per_minute=requests_per_minute, **options)
 
 
 @attrs.frozen(kw_only=True)
@@ -48,7 +72,7 @@ class ClientOptions:
         hints: Mapping[int, str] | None = None,
     ) -> Transport:
         """Build the transport of one API with these options."""
-        limiter = self.rate_limiter or shared_limiter(base_url, self.requests_per_minute)
+        limiter = self.rate_limiter or self._default_limiter(base_url)
         return Transport(
             base_url,
             service=service,
@@ -62,6 +86,13 @@ class ClientOptions:
             sleep=self.sleep,
             session=self.session,
         )
+
+    def _default_limiter(self, base_url: str) -> RateLimiter:
+        # The process-wide limiter runs on real time; a client given its own clock (a test,
+        # a simulation) gets a limiter of its own on that clock instead.
+        if self.clock is time.monotonic and self.sleep is time.sleep:
+            return shared_limiter(base_url, self.requests_per_minute)
+        return RateLimiter(self.requests_per_minute, clock=self.clock, sleep=self.sleep)
 
 
 class BaseClient:

@@ -26,7 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from ._ratelimit import Clock, RateLimiter, Sleep
 from ._retry import RetryPolicy, call_with_retries
 from ._version import __version__
-from .errors import ApiError, TransportError, api_error_from_response, redact_url
+from .errors import ApiError, TransportError, api_error_from_response
 
 log = logging.getLogger("lucca_cards.http")
 
@@ -240,10 +240,11 @@ class Transport:
             )
         except requests.RequestException as exc:
             raise _transport_error(exc, self.service, method, url) from None
+        # The path only: query strings can carry people's emails (filters).
         log.debug(
             "%s %s -> %s in %.3fs",
             method,
-            redact_url(response.url),
+            urlsplit(url).path,
             response.status_code,
             self._clock() - started,
         )

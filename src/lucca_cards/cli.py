@@ -1,4 +1,4 @@
-"""The ``lucca-cards`` command line (subcommands arrive with the sync and sandbox issues)."""
+"""The ``lucca-cards`` command line (sync and sandbox commands arrive with their issues)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ import argparse
 from collections.abc import Sequence
 
 from ._version import __version__
+
+_NO_DEMO_YET = (
+    "No demo yet: the demo runs the integration against the bundled sandbox, a stateful\n"
+    "fake of Lucca and Cards, which is the next milestone. Meanwhile the clients are\n"
+    "ready: see README.md and `make docs`."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,12 +22,17 @@ def build_parser() -> argparse.ArgumentParser:
         "departments, publish training statistics.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("demo", help="run the main job on the bundled sandbox")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lucca-cards``; return the exit status."""
     parser = build_parser()
-    parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        print(_NO_DEMO_YET)
+        return 0
     parser.print_help()
     return 0

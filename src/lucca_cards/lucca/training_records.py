@@ -86,7 +86,9 @@ def read_training_records(
 
     Tolerant of every shape seen or assumed: a list of ``{"id", "value": {...}}``
     occurrences or a single one, sub-values wrapped (``{"value": x}``) or bare, missing or
-    ``null`` sub-fields. Occurrences without a title are skipped: they cannot be matched.
+    ``null`` sub-fields, an unreadable date or number (read as ``None``). Occurrences
+    without a title or without a positive id are skipped: they cannot be matched or
+    addressed, and treating a missing id as ``0`` would create a duplicate on the next write.
     """
     raw = (extended_data or {}).get(codes.field)
     occurrences = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
@@ -98,21 +100,18 @@ def read_training_records(
             attr: _unwrap(occurrence["value"].get(code))
             for attr, code in codes.sub_fields().items()
         }
-        if not values["title"]:
+        occurrence_id = _number(occurrence.get("id"))
+        if not str(values["title"] or "").strip() or not occurrence_id or occurrence_id < 1:
             continue
         stored.append(
             StoredTrainingRecord(
-                id=int(occurrence.get("id") or 0),
+                id=int(occurrence_id),
                 record=TrainingRecord(
                     title=str(values["title"]),
                     link=None if values["link"] is None else str(values["link"]),
                     progress=_number(values["progress"]),
                     score=_number(values["score"]),
-                    last_completion_date=(
-                        None
-                        if values["last_completion_date"] in (None, "")
-                        else parse_date(values["last_completion_date"])
-                    ),
+                    last_completion_date=_date(values["last_completion_date"]),
                 ),
             )
         )
@@ -169,6 +168,15 @@ def _wire_value(value: Any) -> Any:
 
 def _unwrap(value: Any) -> Any:
     return value.get("value") if isinstance(value, dict) else value
+
+
+def _date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_date(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _number(value: Any) -> float | None:

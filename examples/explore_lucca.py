@@ -1,0 +1,45 @@
+"""Explore a Lucca tenant read-only: head count per department, employees without email.
+
+Reads configuration from the environment (``LUCCA_URL``, ``LUCCA_CLIENT_ID``,
+``LUCCA_CLIENT_SECRET``) or a TOML file:
+
+    python examples/explore_lucca.py [--config lucca-cards.toml]
+
+One paged sweep of employees (100 a page, departments resolved from the embedded job
+positions) and one of departments: ceil(N / 100) + 1 requests plus the token.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from lucca_cards import LuccaOAuthClient, Settings
+
+
+def summarise(lucca: LuccaOAuthClient) -> str:
+    """Return a short report of the tenant's current staff by department."""
+    names = {d.id: d.name for d in lucca.departments.list()}
+    per_department: Counter[str] = Counter()
+    without_email: list[str] = []
+    for employee in lucca.employees.list(status=["active", "upcoming"]):
+        per_department[names.get(employee.department_id or "", "(no department)")] += 1
+        if not employee.email:
+            without_email.append(f"{employee.given_name} {employee.family_name}")
+    lines = [f"{sum(per_department.values())} current employees"]
+    lines += [f"  {count:5d}  {name}" for name, count in per_department.most_common()]
+    lines.append(f"{len(without_email)} without a professional email (cannot be imported)")
+    lines += [f"  - {name}" for name in sorted(without_email)]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="a lucca-cards TOML file")
+    args = parser.parse_args()
+    with LuccaOAuthClient.from_settings(Settings.load(args.config)) as lucca:
+        print(summarise(lucca))
+
+
+if __name__ == "__main__":
+    main()

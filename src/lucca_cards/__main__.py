@@ -1,0 +1,7 @@
+"""``python -m lucca_cards`` runs the ``lucca-cards`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,128 @@
+"""The examples work: the webhook receiver accepts real signed events and refuses the rest."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from werkzeug.test import Client
+
+from conftest import SECRET_MARK
+from lucca_cards import ChapterCompleteEvent, WebhookEvent
+from lucca_cards.cards.webhooks import Webhooks
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SECRET = f"{SECRET_MARK}-hook"
+# As PHP's json_encode writes it: escaped slashes and non-ASCII.
+BODY = (
+    b'{"id":"evt-1","type":"chapter-complete","created_at":"2024-01-20 09:10:00",'
+    b'"data":{"created_at":"2024-01-20 09:09:00","points":1,'
+    b'"user":{"id":"u1","firstname":"Ren\\u00e9e","lastname":"Doe",'
+    b'"email":"renee.doe@example.com","company":"X","lang":"fr"},'
+    b'"training":{"id":"t1","title":"S\\u00e9curit\\u00e9","description":"d",'
+    b'"image":"https:\\/\\/api.cards-microlearning.com\\/i","chapters_count":5,'
+    b'"chapter":{"id":"c1","title":"Intro","position":1}},'
+    b'"score":{"points":1,"max_points":1,"progress":0.2}}}'
+)
+
+
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def receiver() -> tuple[Client, list[WebhookEvent]]:
+    received: list[WebhookEvent] = []
+    app = load("webhook_receiver").make_app(Webhooks(secret=SECRET), received.append)
+    return Client(app), received
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_a_signed_event_is_parsed_and_handled(receiver: tuple[Client, list[WebhookEvent]]) -> None:
+    client, received = receiver
+    response = client.post("/", data=BODY, headers={"Signature": sign(BODY)},
+                           content_type="application/json")
+    assert response.status_code == 204
+    (event,) = received
+    assert isinstance(event, ChapterCompleteEvent)
+    assert event.data.training is not None
+    assert event.data.training.title == "Sécurité"
+
+
+def test_a_wrong_signature_is_refused_unparsed(
+    receiver: tuple[Client, list[WebhookEvent]],
+) -> None:
+    client, received = receiver
+    tampered = BODY.replace(b'"points":1,', b'"points":100,', 1)
+    for body, signature in [(tampered, sign(BODY)), (BODY, sign(BODY, "other-secret"))]:
+        response = client.post("/", data=body, headers={"Signature": signature})
+        assert response.status_code == 401
+    assert client.post("/", data=BODY).status_code == 401  # no header at all
+    assert received == []
+
+
+def test_a_signed_but_malformed_body_gets_400(
+    receiver: tuple[Client, list[WebhookEvent]],
+) -> None:
+    client, received = receiver
+    body = b'{"id": "x", "type": '
+    assert client.post("/", data=body, headers={"Signature": sign(body)}).status_code == 400
+    assert received == []
+
+
+def test_print_event_summarises(capsys: pytest.CaptureFixture[str]) -> None:
+    from lucca_cards.cards.webhooks import parse
+
+    load("webhook_receiver").print_event(parse(BODY))
+    out = capsys.readouterr().out
+    assert "renee.doe@example.com" in out
+    assert "progress=0.2" in out
+
+
+def test_explore_lucca_counts_by_department_from_one_sweep() -> None:
+    import responses
+
+    from lucca_cards import LuccaOAuthClient, RateLimiter
+
+    host = "https://acme.example"
+    people = [("1", "Ana", "a@acme.test", "10"), ("2", "Bo", None, "10"),
+              ("3", "Cy", "c@acme.test", "20")]
+    employees = {
+        "type": "employees", "url": f"{host}/lucca-api/employees",
+        "items": [{"id": i, "givenName": n, "familyName": "X", "email": e, "status": "active",
+                   "applicableJobPosition": {"id": f"jp{i}", "type": "job-position"}}
+                  for i, n, e, _ in people],
+        "embedded": {"job-position": {f"jp{i}": {"id": f"jp{i}", "department": {"id": d}}
+                                      for i, _, _, d in people}},
+        "links": {"prev": None, "next": None},
+    }
+    departments = {"type": "departments", "url": f"{host}/lucca-api/departments",
+                   "items": [{"id": "10", "name": "Sales"}, {"id": "20", "name": "R&D"}],
+                   "links": {"prev": None, "next": None}}
+    with responses.RequestsMock() as mock:
+        mock.post(f"{host}/connect/token",
+                  json={"access_token": "t", "token_type": "Bearer", "expires_in": 1800})
+        mock.get(f"{host}/lucca-api/departments", json=departments)
+        mock.get(f"{host}/lucca-api/employees", json=employees)
+        lucca = LuccaOAuthClient(base_url=host, client_id="c", client_secret=SECRET,
+                                 token_url=f"{host}/connect/token",
+                                 rate_limiter=RateLimiter(0))
+        report = load("explore_lucca").summarise(lucca)
+        assert len(mock.calls) == 3
+    assert report.splitlines()[:3] == ["3 current employees", "      2  Sales", "      1  R&D"]
+    assert "1 without a professional email" in report
+    assert "  - Bo X" in report
