@@ -307,7 +307,10 @@ def test_secrets_stay_out_of_logs_errors_and_reprs(
     t = transport(clock)
     with pytest.raises(AuthenticationError) as caught:
         t.request_json("GET", "/x", params={"access_token": f"{SECRET_MARK}-q"})
-    texts = [caplog.text, str(caught.value), repr(caught.value), caught.value.url, repr(t)]
+    kept = caught.value.response
+    assert kept is not None
+    texts = [caplog.text, str(caught.value), repr(caught.value), caught.value.url, repr(t),
+             str(kept.request.headers)]
     assert all(SECRET_MARK not in text for text in texts), texts
     assert "retrying" in caplog.text
 

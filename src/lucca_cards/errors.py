@@ -168,6 +168,7 @@ def api_error_from_response(
     ``service`` names the API in the message ("Lucca API", "Cards API"); ``hints`` maps a
     status to what the user should do, overriding the generic advice.
     """
+    _mask_credentials(response)
     status = response.status_code
     method = (response.request.method if response.request is not None else None) or ""
     url = redact_url(response.url or "")
@@ -202,6 +203,20 @@ def api_error_from_response(
         response=response,
         retry_after=retry_after,
     )
+
+
+def _mask_credentials(response: requests.Response) -> None:
+    """Mask the credentials of the request the error keeps (``error.response.request``).
+
+    The request has been sent; its ``Authorization`` header is of no further use, and an
+    error object is often logged or inspected whole.
+    """
+    request = response.request
+    if request is None:
+        return
+    for header in ("Authorization", "Cookie", "Proxy-Authorization"):
+        if header in request.headers:
+            request.headers[header] = "********"
 
 
 def redact_url(url: str) -> str:
