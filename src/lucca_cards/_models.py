@@ -76,6 +76,27 @@ def parse_date(value: Any) -> date:
     return date.fromisoformat(text) if len(text) == 10 else parse_datetime(text).date()
 
 
+def legacy_date_text(value: date) -> str:
+    """Write a date or date-time as the legacy API reads it: ``YYYY-MM-DDTHH:MM:SS``, no offset.
+
+    >>> legacy_date_text(date(2024, 6, 10))
+    '2024-06-10T00:00:00'
+    """
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S")
+    return value.strftime("%Y-%m-%dT00:00:00")
+
+
+def unwrap_data(body: Any) -> Any:
+    """Return the object inside a ``{"data": {...}}`` envelope; a bare object as it is.
+
+    The legacy API wraps every answer so, and Cards (Laravel resources) wraps one object so.
+    """
+    if isinstance(body, Mapping) and isinstance(body.get("data"), Mapping):
+        return body["data"]
+    return body
+
+
 def utc(value: datetime) -> datetime:
     """Return ``value`` in UTC, treating a naive datetime as UTC."""
     return (

@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from .._http import Params, Transport
+from .._models import unwrap_data
 from .._paging import Pager, RawPage, cards_numbered_pages
 from .filters import (
     BADGE_FILTERS,
@@ -79,9 +80,7 @@ class _Resource:
     ) -> M:
         answer = self._transport.request_json(method, path, json=body, idempotent=idempotent)
         # gap 9: Laravel resources wrap one object in "data"; accept a bare object too.
-        if isinstance(answer, Mapping) and isinstance(answer.get("data"), Mapping):
-            answer = answer["data"]
-        return model.from_api(answer)
+        return model.from_api(unwrap_data(answer))
 
 
 class Users(_Resource):

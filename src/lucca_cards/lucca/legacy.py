@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._client import BaseClient, TransportOptions, client_options
 from .._http import HeaderAuth, Transport
+from .._models import legacy_date_text, unwrap_data
 from .._paging import Pager, RawPage, legacy_offset_pages
 from .._secret import Secret, as_secret
 from ..config import Settings
@@ -325,20 +326,11 @@ def fields_param(fields: Fields | None) -> str:
     return ",".join(names)
 
 
-def unwrap_data(body: Any) -> Any:
-    """Return the ``data`` of a v3 envelope (``header`` ignored); a bare body as it is."""
-    if isinstance(body, Mapping) and "data" in body:
-        return body["data"]
-    return body
-
-
 def _wire(value: FilterValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
     if isinstance(value, date):
-        return value.strftime("%Y-%m-%dT00:00:00")
+        return legacy_date_text(value)
     if isinstance(value, (str, int, float)):
         return str(value)
     return ",".join(str(item) for item in value)
@@ -358,5 +350,4 @@ __all__ = [
     "LegacyUsers",
     "LuccaLegacyApiClient",
     "fields_param",
-    "unwrap_data",
 ]

@@ -9,12 +9,12 @@ field's JSON lives here, in one place, because its exact write shape is an assum
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import attrs
 
-from .._models import parse_date
+from .._models import legacy_date_text, parse_date
 from ..errors import ConfigurationError
 
 
@@ -159,11 +159,7 @@ def training_records_payload(
 
 
 def _wire_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S")
-    if isinstance(value, date):
-        return value.strftime("%Y-%m-%dT00:00:00")
-    return value
+    return legacy_date_text(value) if isinstance(value, date) else value
 
 
 def _unwrap(value: Any) -> Any:
