@@ -4,6 +4,7 @@ Reads configuration from the environment (``LUCCA_URL``, ``LUCCA_CLIENT_ID``,
 ``LUCCA_CLIENT_SECRET``) or a TOML file:
 
     python examples/explore_lucca.py [--config lucca-cards.toml]
+    python examples/explore_lucca.py --sandbox      # the bundled fake tenant, no setup
 
 One paged sweep of employees (100 a page, departments resolved from the embedded job
 positions) and one of departments: ceil(N / 100) + 1 requests plus the token.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from lucca_cards import LuccaOAuthClient, Settings
+from lucca_cards import LuccaOAuthClient, Sandbox, Settings
 
 
 def summarise(lucca: LuccaOAuthClient) -> str:
@@ -36,7 +37,13 @@ def summarise(lucca: LuccaOAuthClient) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="a lucca-cards TOML file")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="explore the bundled sandbox (a generated company) instead")
     args = parser.parse_args()
+    if args.sandbox:
+        with Sandbox() as sandbox, LuccaOAuthClient.from_settings(sandbox.settings()) as lucca:
+            print(summarise(lucca))
+        return
     with LuccaOAuthClient.from_settings(Settings.load(args.config)) as lucca:
         print(summarise(lucca))
 

@@ -1,8 +1,9 @@
-"""Shared fixtures: a documented-payload server, cassette scrubbing, fake clock and sleep."""
+"""Shared fixtures: sandbox and documented-payload servers, cassette scrubbing, fake clock."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from docserver import DocServer, serve
+from lucca_cards.sandbox import Sandbox, SandboxCredentials
 
 # Every secret the tests use starts with this marker, so a test can grep cassettes,
 # logs and reports for any leak.
@@ -22,6 +24,7 @@ SCRUBBED = "<scrubbed>"
 CASSETTE_HOST = "example.test"
 
 _SECRET_FIELDS = re.compile(r"(client_secret|access_token|api_key|secret)", re.I)
+_LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+")
 
 
 class FakeClock:
@@ -50,6 +53,23 @@ def docserver() -> Iterator[DocServer]:
     yield from serve()
 
 
+@pytest.fixture
+def cassette_sandbox() -> Iterator[Sandbox]:
+    """A small sandbox that always holds the same company, to record cassettes from.
+
+    Fixed seed, date and (marked) credentials: a re-recording sends the same requests,
+    so the cassettes replay without the sandbox answering anything.
+    """
+    credentials = SandboxCredentials(
+        client_secret=f"{SECRET_MARK}-client", api_key=f"{SECRET_MARK}-legacy-key",
+        cards_tenant="acme", cards_api_key=f"{SECRET_MARK}-cards-key",
+        webhook_secret=f"{SECRET_MARK}-webhook",
+    )
+    with Sandbox(seed=21, employees=40, departments=6, trainings=3, today=dt.date(2026, 11, 2),
+                 lucca_rate_limit=0, cards_rate_limit=0, credentials=credentials) as sandbox:
+        yield sandbox
+
+
 def _scrub_request(request: Any) -> Any:
     parts = urlsplit(request.uri)
     request.uri = urlunsplit(("https", CASSETTE_HOST, parts.path, parts.query, ""))
@@ -73,7 +93,8 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     body = response["body"].get("string", b"")
     text = body.decode() if isinstance(body, bytes) else body
     with contextlib.suppress(ValueError):
-        text = json.dumps(_scrub_json(json.loads(text)))
+        text = json.dumps(_scrub_json(json.loads(text)), ensure_ascii=False)
+    text = _LOOPBACK.sub(f"https://{CASSETTE_HOST}", text)
     response["body"]["string"] = text.encode()
     return response
 

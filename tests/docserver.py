@@ -3,8 +3,8 @@
 Each test registers the exact answers it needs (``server.route(...)``), points a client
 at ``server.url``, and records the real exchange with vcrpy. The cassettes hold the
 documented host (``DOC_HOSTS``), not the random loopback port, so they replay anywhere.
-The stateful fake of the whole platform is ``lucca_cards.sandbox`` (a later issue); this
-only replays documents.
+It only replays documents; stateful sessions are recorded from the sandbox
+(``lucca_cards.sandbox``, fixture ``cassette_sandbox``) instead.
 """
 
 from __future__ import annotations

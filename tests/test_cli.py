@@ -21,9 +21,13 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert __version__ in capsys.readouterr().out
 
 
-def test_demo_says_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
-    assert "sandbox" in capsys.readouterr().out
+def test_sandbox_without_a_subcommand_shows_its_help(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["sandbox"])
+    assert caught.value.code == 0
+    assert "serve" in capsys.readouterr().out
 
 
 def test_console_script_is_installed() -> None:

@@ -13,7 +13,7 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import SECRET_MARK
-from lucca_cards import ChapterCompleteEvent, WebhookEvent
+from lucca_cards import ChapterCompleteEvent, QuizCompleteEvent, WebhookEvent
 from lucca_cards.cards.webhooks import Webhooks
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -126,3 +126,36 @@ def test_explore_lucca_counts_by_department_from_one_sweep() -> None:
     assert report.splitlines()[:3] == ["3 current employees", "      2  Sales", "      1  R&D"]
     assert "1 without a professional email" in report
     assert "  - Bo X" in report
+
+
+def test_explore_lucca_against_the_sandbox() -> None:
+    from lucca_cards import LuccaOAuthClient, RateLimiter, Sandbox
+    from lucca_cards.sandbox._model import employee_status
+
+    with Sandbox(seed=3, employees=80, departments=8, lucca_rate_limit=0,
+                 cards_rate_limit=0) as sandbox, LuccaOAuthClient.from_settings(
+                     sandbox.settings(), rate_limiter=RateLimiter(0)) as lucca:
+        report = load("explore_lucca").summarise(lucca)
+    company = sandbox.company.lucca
+    current = [e for e in company.employees.values()
+               if employee_status(company.employments[e.employment_id],
+                                  sandbox.company.today) != "deactivated"]
+    assert report.splitlines()[0] == f"{len(current)} current employees"
+    missing = sum(1 for e in current if not e.email)
+    assert f"{missing} without a professional email" in report
+
+
+def test_webhook_receiver_accepts_every_webhook_the_sandbox_signs() -> None:
+    from lucca_cards import Sandbox
+    from lucca_cards.sandbox._server import ServedApp
+
+    handled: list[WebhookEvent] = []
+    with Sandbox(seed=8, employees=60, departments=6, lucca_rate_limit=0,
+                 cards_rate_limit=0) as sandbox:
+        webhooks = Webhooks(secret=sandbox.credentials.webhook_secret)
+        with ServedApp(load("webhook_receiver").make_app(webhooks, handled.append)) as app:
+            sandbox.cards.webhook_url = app.url + "/cards"
+            report = sandbox.simulate_activity(learners=5, seed=2)
+    assert (report.delivered, report.failed) == (len(handled), 0)
+    assert handled
+    assert all(isinstance(e, ChapterCompleteEvent | QuizCompleteEvent) for e in handled)

@@ -1,6 +1,8 @@
-"""The legacy client against recorded exchanges of the documented payloads (reference §A3-§A11).
+"""The legacy client against recorded exchanges: documented payloads and sandbox sessions.
 
-The first run records each exchange from the loopback ``docserver`` into
+The documented payloads (reference §A3-§A11) are served by the loopback ``docserver``;
+the stateful sessions at the end (writing, reading back and dropping training records;
+former employees) by the sandbox's fake legacy API. The first run records each exchange into
 ``cassettes/test_legacy_cassettes/``; later runs replay the cassette (the server then
 receives nothing, so these tests assert on what the client parsed).
 """
@@ -10,12 +12,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import attrs
 import pytest
 
 from conftest import SECRET_MARK
 from docserver import DocServer
 from lucca_cards import RateLimiter, StoredTrainingRecord, TrainingRecord
 from lucca_cards.lucca.legacy import LuccaLegacyApiClient
+from lucca_cards.sandbox import Sandbox
 
 HEADER = {"generated": "2024-05-02T10:11:12", "principal": "Cards integration"}
 
@@ -159,3 +163,46 @@ def test_write_training_records(legacy: LuccaLegacyApiClient, docserver: DocServ
         (9001, "Python avancé", 100.0),
         (9003, "Docker", 10.0),
     ]
+
+
+# -- sessions recorded from the sandbox's fake legacy API (stateful: ids are the server's) --
+
+
+@pytest.mark.vcr
+def test_training_records_session_against_the_sandbox(cassette_sandbox: Sandbox) -> None:
+    user_id = next(iter(cassette_sandbox.company.lucca.employees))
+    python = TrainingRecord(title="Python avancé", link="https://cards.example/t/42",
+                            progress=80, score=15.5, last_completion_date=date(2026, 10, 1))
+    rgpd = TrainingRecord(title="RGPD : les essentiels", link="https://cards.example/t/7",
+                          progress=100)
+    with LuccaLegacyApiClient.from_settings(cassette_sandbox.settings(),
+                                            rate_limiter=RateLimiter(0)) as legacy:
+        first = legacy.users.write_training_records(user_id, [python, rgpd])
+        assert first.written
+        ids = {r.record.title: r.id for r in first.records}
+        assert all(ids.values())  # the server gave every new occurrence an id
+        stored = legacy.users.read_training_records(user_id)
+        assert [(r.id, r.record) for r in stored] == [
+            (ids["Python avancé"], python), (ids["RGPD : les essentiels"], rgpd)]
+        finished = attrs.evolve(python, progress=100.0)
+        second = legacy.users.write_training_records(user_id, [finished])
+        assert [(o["id"], o["value"] is None) for o in (second.payload or {})["e_formation"]] == [
+            (ids["Python avancé"], False), (ids["RGPD : les essentiels"], True)]
+        assert [(r.id, r.record) for r in legacy.users.read_training_records(user_id)] == [
+            (ids["Python avancé"], finished)]
+        unchanged = legacy.users.write_training_records(user_id, [finished])
+        assert not unchanged.written  # nothing differs: no PUT
+
+
+@pytest.mark.vcr
+def test_former_employees_against_the_sandbox(cassette_sandbox: Sandbox) -> None:
+    with LuccaLegacyApiClient.from_settings(cassette_sandbox.settings(),
+                                            rate_limiter=RateLimiter(0)) as legacy:
+        current = {u.id for u in legacy.users.list(fields="id,mail,dtContractEnd")}
+        everyone = list(legacy.users.list(fields="id,mail,dtContractEnd", former_employees=True))
+    assert len(everyone) == len(cassette_sandbox.company.lucca.employees)
+    former = {u.id for u in everyone} - current
+    assert former
+    today = cassette_sandbox.company.today
+    assert all(u.dt_contract_end is not None and u.dt_contract_end < today
+               for u in everyone if u.id in former)

@@ -1,11 +1,13 @@
-"""LuccaOAuthClient against recorded exchanges of Lucca's published examples.
+"""LuccaOAuthClient against recorded exchanges: Lucca's published examples, a sandbox session.
 
 The first run records each exchange (token request included) from the loopback
 ``docserver`` into ``cassettes/test_lucca_cassettes/``; later runs replay the cassette
 (the server then receives nothing, so these tests assert on what the client parsed).
 The examples' ``links.next`` points at ``example.ilucca.net``, a host the client refuses
 to send its token to, so the served collections end after one page (``next: null``);
-following ``links.next`` is covered in ``test_lucca_oauth.py``.
+following ``links.next`` is covered in ``test_lucca_oauth.py`` and, live against the
+sandbox, in ``test_sandbox_clients.py``. The last test replays a session recorded from
+the sandbox's fake Lucca (``cassette_sandbox``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from conftest import SECRET_MARK
 from docserver import DocServer, reference_example
 from lucca_cards import RateLimiter
 from lucca_cards.lucca.client import LuccaOAuthClient
+from lucca_cards.sandbox import Sandbox
 
 
 def last_page(name: str) -> dict[str, Any]:
@@ -94,3 +97,27 @@ def test_job_positions_get(docserver: DocServer, lucca: LuccaOAuthClient) -> Non
         "active",
         "2024-01-01",
     )
+
+
+# -- a session recorded from the sandbox's fake Lucca (token, then schema-valid pages) --
+
+
+@pytest.mark.vcr
+def test_session_against_the_sandbox(cassette_sandbox: Sandbox) -> None:
+    company = cassette_sandbox.company.lucca
+    with LuccaOAuthClient.from_settings(cassette_sandbox.settings(),
+                                        rate_limiter=RateLimiter(0)) as lucca:
+        current = list(lucca.employees.list(status=["active", "upcoming"]))
+        departments = {d.id: d for d in lucca.departments.list()}
+        first = lucca.employees.get(current[0].id)
+    assert 0 < len(current) < len(company.employees)  # the deactivated ones are left out
+    assert {d.name for d in departments.values()} == {
+        d.name for d in company.departments.values()}
+    for employee in current:
+        truth = company.employees[int(employee.id)]
+        assert employee.email == truth.email
+        assert employee.department_id == str(
+            company.job_positions[truth.job_position_id].department_id)
+        assert employee.department_id in departments
+    assert (first.given_name, first.family_name) == (current[0].given_name,
+                                                      current[0].family_name)

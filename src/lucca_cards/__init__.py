@@ -7,6 +7,8 @@ Only the names listed in ``__all__`` are public; everything else may change.
 'https://api.cards-microlearning.com/v1'
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._http import Timeout
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
@@ -48,7 +50,22 @@ from .lucca.legacy_models import LegacyUser, TrainingRecordsWrite
 from .lucca.models import Department, Employee, EmployeeStatus, JobPosition, Reference
 from .lucca.training_records import StatsFieldCodes, StoredTrainingRecord, TrainingRecord
 
+if TYPE_CHECKING:
+    from .sandbox import ActivityReport, Faults, Sandbox, SandboxCredentials
+
+# The sandbox needs werkzeug and its fakes; it loads on first use, not on `import lucca_cards`.
+_SANDBOX_NAMES = frozenset({"ActivityReport", "Faults", "Sandbox", "SandboxCredentials"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SANDBOX_NAMES:
+        from . import sandbox
+
+        return getattr(sandbox, name)
+    raise AttributeError(f"module 'lucca_cards' has no attribute {name!r}")
+
 __all__ = [
+    "ActivityReport",
     "ApiError",
     "AuthenticationError",
     "Badge",
@@ -62,6 +79,7 @@ __all__ = [
     "Embed",
     "Employee",
     "EmployeeStatus",
+    "Faults",
     "Group",
     "GroupRef",
     "JobPosition",
@@ -76,6 +94,8 @@ __all__ = [
     "RateLimiter",
     "Reference",
     "RetryPolicy",
+    "Sandbox",
+    "SandboxCredentials",
     "Secret",
     "ServerError",
     "Settings",

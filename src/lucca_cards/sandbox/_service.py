@@ -1,0 +1,314 @@
+"""What every fake shares: request log, rate limit, fault injection, control endpoints.
+
+A fake is a WSGI application (:class:`FakeService`). Before it routes a request it
+
+1. answers ``/_sandbox/…`` control requests itself (never logged, limited or faulted);
+2. counts the request against its rate-limit window (429 with ``Retry-After`` when over);
+3. draws a fault for the request's API, deterministically from the fault seed and the
+   request's number: 429, 500, 503, a connection reset, or a late answer;
+4. routes it to the subclass, and logs ``method``, ``path`` and ``status``.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import json
+import math
+import random
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
+
+Clock = Callable[[], float]
+WSGIEnviron = dict[str, Any]
+StartResponse = Callable[..., Any]
+
+#: The fault kinds, in the order their fractions are laid end to end on [0, 1).
+FAULT_KINDS = ("rate_limited", "server_error", "unavailable", "timeout", "reset")
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Fractions of one API's requests answered with a fault, deterministic with ``seed``.
+
+    Attributes:
+        rate_limited: fraction answered ``429`` (with ``Retry-After: retry_after``).
+        server_error: fraction answered ``500``.
+        unavailable: fraction answered ``503``.
+        timeout: fraction processed, then answered only after ``delay`` seconds (longer
+            than the client's read timeout: the client gives up, the change is made).
+        reset: fraction cut before being processed (the connection is reset).
+        seed: the draw of request *n* depends only on ``seed`` and *n*.
+
+    >>> Faults(server_error=0.1, seed=7).total
+    0.1
+    """
+
+    rate_limited: float = 0.0
+    server_error: float = 0.0
+    unavailable: float = 0.0
+    timeout: float = 0.0
+    reset: float = 0.0
+    seed: int = 0
+    delay: float = 35.0
+    retry_after: int = 1
+
+    def __post_init__(self) -> None:
+        for kind in FAULT_KINDS:
+            if not 0.0 <= getattr(self, kind) <= 1.0:
+                raise ValueError(f"Faults.{kind} must be a fraction between 0 and 1")
+        if self.total > 1.0:
+            raise ValueError("the fault fractions add up to more than 1")
+
+    @property
+    def total(self) -> float:
+        """The fraction of requests that get any fault."""
+        return float(sum(getattr(self, kind) for kind in FAULT_KINDS))
+
+    def draw(self, number: int) -> str | None:
+        """Return the fault of request ``number`` (``None`` for a normal answer)."""
+        if not self.total:
+            return None
+        point = random.Random(f"{self.seed}:{number}").random()  # noqa: S311 - not crypto
+        for kind in FAULT_KINDS:
+            point -= getattr(self, kind)
+            if point < 0:
+                return kind
+        return None
+
+
+NO_FAULTS = Faults()
+
+
+class WindowLimiter:
+    """At most ``limit`` requests per fixed window of ``window`` seconds; ``0`` = unlimited."""
+
+    def __init__(self, limit: int, window: float, clock: Clock) -> None:
+        if limit < 0 or window <= 0:
+            raise ValueError("the rate limit must be >= 0 and its window > 0 seconds")
+        self.limit, self.window, self._clock = limit, window, clock
+        self._lock = threading.Lock()
+        self._start = clock()
+        self._count = 0
+
+    def admit(self) -> float | None:
+        """Count one request; return the seconds to wait if it is over the limit."""
+        if not self.limit:
+            return None
+        with self._lock:
+            now = self._clock()
+            if now - self._start >= self.window:
+                self._start, self._count = now, 0
+            if self._count >= self.limit:
+                return self._start + self.window - now
+            self._count += 1
+            return None
+
+    def remaining(self) -> int:
+        """Return how many requests are left in the current window."""
+        return max(self.limit - self._count, 0)
+
+
+class RequestLog:
+    """Every request a fake answered: ``method``, ``path`` (no query) and ``status``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[dict[str, Any]] = []
+
+    def add(self, method: str, path: str, status: int | None) -> None:
+        """Record one exchange (``status`` ``None`` when the connection was cut)."""
+        with self._lock:
+            self._entries.append({"method": method, "path": path, "status": status})
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Return a copy of the log, oldest first."""
+        with self._lock:
+            return list(self._entries)
+
+    def counts(self) -> dict[str, int]:
+        """``{"GET /v1/users": 3, …}``."""
+        return dict(Counter(f"{e['method']} {e['path']}" for e in self.entries()))
+
+    def clear(self) -> None:
+        """Forget every request."""
+        with self._lock:
+            self._entries.clear()
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the body of ``GET /_sandbox/requests``."""
+        entries = self.entries()
+        return {
+            "counts": dict(Counter(f"{e['method']} {e['path']}" for e in entries)),
+            "log": entries,
+        }
+
+
+def json_response(
+    body: Any,
+    status: int = 200,
+    *,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> Response:
+    """Build a JSON response (``body`` ``None`` gives an empty body)."""
+    text = "" if body is None else json.dumps(body, ensure_ascii=False)
+    return Response(text, status=status, headers=headers, content_type=content_type)
+
+
+def request_json(request: Request) -> Any:
+    """Return the request's JSON body, or ``None`` when it is empty; raises ``ValueError``."""
+    data = request.get_data(cache=True)
+    return json.loads(data) if data.strip() else None
+
+
+class FakeService(abc.ABC):
+    """Base WSGI application of a fake; subclasses route in :meth:`dispatch`.
+
+    Subclasses implement :meth:`api_of` (which API a path belongs to, ``None`` for no
+    route), :meth:`dispatch`, :meth:`error` (a fault or 429 in the API's error dialect),
+    :meth:`state` and optionally :meth:`control`.
+    """
+
+    def __init__(
+        self,
+        *,
+        rate_limit: int,
+        rate_window: float = 60.0,
+        faults: dict[str, Faults] | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.log = RequestLog()
+        self.clock = clock
+        self.limiter = WindowLimiter(rate_limit, rate_window, clock)
+        self.faults: dict[str, Faults] = dict(faults or {})
+        self._numbers: Counter[str] = Counter()
+        self._numbers_lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    # -- to implement ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def api_of(self, path: str) -> str | None:
+        """Return the API (fault key) serving ``path``; ``None`` when nothing is served there."""
+
+    def limited(self, api: str) -> bool:
+        """Whether requests to ``api`` count against the rate limit (all, by default)."""
+        return True
+
+    @abc.abstractmethod
+    def dispatch(self, request: Request, api: str) -> Response:
+        """Answer a request of ``api``."""
+
+    @abc.abstractmethod
+    def error(self, api: str, status: int, message: str, request: Request) -> Response:
+        """Build an error response in ``api``'s dialect."""
+
+    @abc.abstractmethod
+    def state(self) -> dict[str, Any]:
+        """Return the whole state, JSON-ready (``GET /_sandbox/state``)."""
+
+    def control(self, request: Request) -> Response | None:
+        """Extra ``/_sandbox/…`` endpoints; ``None`` when ``request`` is not one."""
+        return None
+
+    # -- the pipeline ------------------------------------------------------------------
+
+    def set_faults(self, api: str, faults: Faults | None) -> None:
+        """Inject ``faults`` into ``api`` from now on (``None`` stops them)."""
+        with self.lock:
+            if faults is None:
+                self.faults.pop(api, None)
+            else:
+                self.faults[api] = faults
+
+    def stop(self) -> None:
+        """Release every late answer that is still waiting (the server is shutting down)."""
+        self._stopping.set()
+
+    def __call__(self, environ: WSGIEnviron, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path.startswith("/_sandbox/"):
+            response = self._control(request)
+            return response(environ, start_response)
+        api = self.api_of(request.path)
+        if api is None:
+            response = self.error("", 404, f"No route for {request.path}", request)
+            self.log.add(request.method, request.path, response.status_code)
+            return response(environ, start_response)
+        response = self._answer(request, api, environ)
+        return response(environ, start_response)
+
+    def _answer(self, request: Request, api: str, environ: WSGIEnviron) -> Response:
+        wait = self.limiter.admit() if self.limited(api) else None
+        if wait is not None:
+            response = self.error(api, 429, "Too many requests", request)
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            self.log.add(request.method, request.path, 429)
+            return response
+        fault = self._draw(api)
+        if fault == "reset":
+            self.log.add(request.method, request.path, None)
+            _cut(environ)
+            return Response(b"", status=500)
+        if fault in {"rate_limited", "server_error", "unavailable"}:
+            status = {"rate_limited": 429, "server_error": 500, "unavailable": 503}[fault]
+            response = self.error(api, status, f"Injected fault ({status})", request)
+            if status == 429:
+                response.headers["Retry-After"] = str(self.faults[api].retry_after)
+            self.log.add(request.method, request.path, status)
+            return response
+        response = self._route(request, api)
+        self.log.add(request.method, request.path, response.status_code)
+        if fault == "timeout":
+            self._stopping.wait(self.faults[api].delay)
+        return response
+
+    def _route(self, request: Request, api: str) -> Response:
+        try:
+            return self.dispatch(request, api)
+        except HTTPException as exc:
+            return self.error(api, exc.code or 500, exc.description or exc.name, request)
+
+    def _draw(self, api: str) -> str | None:
+        faults = self.faults.get(api, NO_FAULTS)
+        if not faults.total:
+            return None
+        with self._numbers_lock:
+            self._numbers[api] += 1
+            number = self._numbers[api]
+        return faults.draw(number)
+
+    def _control(self, request: Request) -> Response:
+        if request.path == "/_sandbox/requests":
+            if request.method == "DELETE":
+                self.log.clear()
+                return json_response(None, 204)
+            return json_response(self.log.as_json())
+        if request.path == "/_sandbox/state" and request.method == "GET":
+            with self.lock:
+                return json_response(self.state())
+        response = self.control(request)
+        if response is None:
+            return json_response({"message": f"No sandbox control at {request.path}"}, 404)
+        return response
+
+
+def _cut(environ: WSGIEnviron) -> None:
+    """Reset the client's connection: linger 0, then shut the socket down."""
+    sock = environ.get("werkzeug.socket")
+    if sock is None:  # pragma: no cover - only werkzeug's server is used
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):  # the client may have left first
+        sock.shutdown(socket.SHUT_RDWR)

@@ -1,0 +1,182 @@
+"""``Sandbox`` and ``lucca-cards sandbox serve``: ports, the connection line, settings, demo."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from werkzeug.wrappers import Request, Response
+
+from lucca_cards.cli import main
+from lucca_cards.sandbox import Faults, Sandbox, SandboxCredentials
+from lucca_cards.sandbox._server import ServedApp
+
+SANDBOX_SOURCES = Path(__file__).resolve().parents[1] / "src" / "lucca_cards" / "sandbox"
+LINE_KEYS = {"lucca_url", "token_url", "client_id", "client_secret", "api_key", "cards_url",
+             "cards_tenant", "cards_api_key", "webhook_secret"}
+
+
+def outside_imports(path: Path) -> list[str]:
+    """The SDK modules outside the sandbox that ``path`` imports."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            name = ("." * node.level) + (node.module or "")
+            if node.level >= 2 or (name.startswith("lucca_cards") and not name.startswith(
+                    "lucca_cards.sandbox")):
+                found.append(name)
+        elif isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.startswith("lucca_cards")
+                      and not a.name.startswith("lucca_cards.sandbox")]
+    return found
+
+
+def test_the_fakes_import_nothing_from_the_sdk() -> None:
+    modules = sorted(SANDBOX_SOURCES.glob("*.py"))
+    assert len(modules) >= 8
+    imports = {p.name: outside_imports(p) for p in modules}
+    # Only the runner reaches the SDK, for the Settings it hands out; never a client.
+    assert set(imports.pop("_sandbox.py")) == {"..config"}
+    assert imports == {name: [] for name in imports}
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lucca_cards", "sandbox", "serve", "--employees", "40",
+         "--departments", "6", "--seed", "4", "--lucca-rate-limit", "0",
+         "--cards-rate-limit", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        yield process, json.loads(line)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)
+
+
+def test_serve_prints_one_json_line_then_serves(
+    served: tuple[subprocess.Popen[str], dict[str, str]],
+) -> None:
+    process, info = served
+    assert set(info) == LINE_KEYS
+    assert info["cards_url"].endswith("/v1")
+    token = requests.post(info["token_url"], timeout=5, data={
+        "grant_type": "client_credentials", "client_id": info["client_id"],
+        "client_secret": info["client_secret"]}).json()["access_token"]
+    employees = requests.get(f"{info['lucca_url']}/lucca-api/employees", timeout=5, params={
+        "limit": 100}, headers={"Authorization": f"Bearer {token}", "Api-Version": "2024-11-01"})
+    assert len(employees.json()["items"]) == 40
+    legacy = requests.get(f"{info['lucca_url']}/api/v3/users", timeout=5, headers={
+        "Authorization": f"lucca application={info['api_key']}"})
+    assert legacy.status_code == 200
+    cards_root = info["cards_url"].removesuffix("/v1")
+    users = requests.get(f"{info['cards_url']}/users", timeout=5, headers={
+        "Authorization": f"Bearer {info['cards_api_key']}", "X-Tenant": info["cards_tenant"]})
+    assert users.status_code == 200
+    counts = requests.get(f"{cards_root}/_sandbox/requests", timeout=5).json()["counts"]
+    assert counts == {"GET /v1/users": 1}
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=10) == 0
+
+
+def test_serve_honours_the_port_and_the_webhook_url() -> None:
+    received: list[bytes] = []
+
+    def receiver(environ: dict[str, Any], start_response: Any) -> Any:
+        received.append(Request(environ).get_data())
+        return Response(status=204)(environ, start_response)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with ServedApp(receiver) as hook:
+        process = subprocess.Popen(  # noqa: S603 - our own console script
+            [sys.executable, "-m", "lucca_cards", "sandbox", "serve", "--port", str(port),
+             "--employees", "25", "--webhook-url", hook.url + "/cards"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            assert process.stdout is not None
+            info = json.loads(process.stdout.readline())
+            assert info["lucca_url"] == f"http://127.0.0.1:{port}"
+            assert info["cards_url"] == f"http://127.0.0.1:{port + 1}/v1"
+            answer = requests.post(f"http://127.0.0.1:{port + 1}/_sandbox/activity",
+                                   timeout=30, json={"learners": 2, "seed": 1})
+            assert answer.json() == {"delivered": len(received), "failed": 0}
+            assert received
+        finally:
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10) == 0
+
+
+def test_bad_arguments_are_refused_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["sandbox", "serve", "--employees", "0"])
+    assert caught.value.code == 2
+    assert "--employees: must be at least 1" in capsys.readouterr().err
+
+
+def test_settings_point_every_client_at_the_sandbox() -> None:
+    with Sandbox(employees=20, departments=6, lucca_rate_limit=50, cards_rate_limit=0) as box:
+        settings = box.settings()
+        assert settings.lucca_url == box.lucca_url
+        assert settings.lucca_token_url == box.token_url
+        assert settings.cards_url == box.cards_url
+        assert settings.lucca_requests_per_minute == 40  # the SDK's share of 50
+        assert settings.cards_requests_per_minute == 0
+        assert settings.lucca_api_key is not None
+        assert settings.lucca_api_key.reveal() == box.credentials.api_key
+        assert box.settings(lucca_requests_per_minute=10).lucca_requests_per_minute == 10
+
+
+def test_secrets_stay_out_of_reprs_and_state() -> None:
+    credentials = SandboxCredentials.generate()
+    with Sandbox(employees=20, departments=6, credentials=credentials) as box:
+        token = requests.post(box.token_url, timeout=5, data={
+            "grant_type": "client_credentials", "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret}).json()["access_token"]
+        shown = repr(box) + repr(credentials) + json.dumps([
+            requests.get(f"{box.lucca_url}/_sandbox/state", timeout=5).json(),
+            requests.get(f"{box.cards_root}/_sandbox/state", timeout=5).json()])
+    for secret in (credentials.client_secret, credentials.api_key, credentials.cards_api_key,
+                   credentials.webhook_secret, token):
+        assert secret not in shown
+
+
+def test_misuse_is_explained() -> None:
+    box = Sandbox(employees=20, departments=6)
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = box.lucca_url
+    with pytest.raises(ValueError, match="no API named"):
+        Sandbox(employees=20, departments=6, faults={"lucas": Faults(reset=0.1)})
+    with pytest.raises(ValueError, match="no API named"):
+        box.set_faults("legacy-api", None)
+
+
+def test_the_demo_tours_employees_departments_and_cards_users() -> None:
+    from lucca_cards._demo import run_demo
+
+    out = io.StringIO()
+    box = Sandbox(seed=2, employees=60, departments=8, lucca_rate_limit=0, cards_rate_limit=0)
+    assert run_demo(sandbox=box, out=out) == 0
+    text = out.getvalue()
+    assert "Lucca employees: 60 in one paged sweep" in text
+    assert "Lucca departments: 8" in text
+    assert f"Cards users: {len(box.company.cards.users)}" in text
+    assert "GET /lucca-api/employees" in text
+    assert "GET /v1/users" in text
+
