@@ -80,18 +80,18 @@ def sweep(size: int) -> dict[str, float]:
     assert count == size, (count, size)
     return {"employees": size, "startup": startup, "requests": calls, "seconds": seconds,
             "per_second": size / seconds, "peak_kib": peak,
-            "at_40_per_min": _throttled_seconds(calls), "cards_users": users,
+            "at_40_per_min": throttled_seconds(calls), "cards_users": users,
             "cards_seconds": cards_seconds}
 
 
-def _throttled_seconds(calls: int) -> float:
-    """Fake-clock time the limiter needs for ``calls`` calls at 40/min."""
+def throttled_seconds(calls: int, rate: float = 40) -> float:
+    """Fake-clock time the limiter needs for ``calls`` calls at ``rate`` per minute."""
     now = [0.0]
 
     def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    limiter = RateLimiter(40, clock=lambda: now[0], sleep=sleep)
+    limiter = RateLimiter(rate, clock=lambda: now[0], sleep=sleep)
     for _ in range(calls):
         limiter.acquire()
     return now[0]

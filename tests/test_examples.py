@@ -8,12 +8,13 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from werkzeug.test import Client
 
 from conftest import SECRET_MARK
-from lucca_cards import ChapterCompleteEvent, QuizCompleteEvent, WebhookEvent
+from lucca_cards import ChapterCompleteEvent, QuizCompleteEvent, SyncOutcome, WebhookEvent
 from lucca_cards.cards.webhooks import Webhooks
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -32,6 +33,8 @@ BODY = (
 
 
 def load(name: str) -> ModuleType:
+    if str(EXAMPLES) not in sys.path:  # as when run as a script: siblings are importable
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     assert spec is not None
     assert spec.loader is not None
@@ -159,3 +162,105 @@ def test_webhook_receiver_accepts_every_webhook_the_sandbox_signs() -> None:
     assert (report.delivered, report.failed) == (len(handled), 0)
     assert handled
     assert all(isinstance(e, ChapterCompleteEvent | QuizCompleteEvent) for e in handled)
+
+
+# -- import_users.py and import_departments.py, against a sandbox ---------------------------
+
+
+def cards_writes(sandbox: Any) -> list[str]:
+    return [f"{e['method']} {e['path']}" for e in sandbox.cards.log.entries()
+            if e["method"] != "GET"]
+
+
+def test_import_users_example_plans_then_imports_with_the_options() -> None:
+    from lucca_cards import (
+        CardsClient,
+        ConnectionMode,
+        LuccaOAuthClient,
+        Sandbox,
+        UserImporter,
+        UserState,
+    )
+
+    example = load("import_users")
+    with Sandbox(seed=4, employees=60, departments=8, lucca_rate_limit=0,
+                 cards_rate_limit=0) as sandbox:
+        settings = sandbox.settings()
+        with LuccaOAuthClient.from_settings(settings) as lucca, \
+                CardsClient.from_settings(settings) as cards:
+            importer = UserImporter(lucca, cards)
+            rows = importer.preview()
+            to_create = {row.email for row in rows if row.state is UserState.WILL_BE_CREATED}
+            refused = [row for row in rows if row.state is UserState.CANNOT_BE_IMPORTED]
+            said: list[str] = []
+            plan = example.import_users(importer, apply=False, say=said.append)
+            assert plan.dry_run
+            assert cards_writes(sandbox) == []
+            preview = said[0].splitlines()
+            assert f"{len(to_create):5d}  will be created" in preview
+            assert all(f"- {row.name}: {row.reason}" in said[0] for row in refused)
+            assert said[1] == str(plan)
+            said.clear()
+            report = example.import_users(importer, apply=True, notify=True,
+                                          connection_mode=ConnectionMode.SSO, say=said.append)
+            assert not report.dry_run
+            assert said[-1] == str(report)
+            assert report.counts()["created"] == len(to_create)
+            assert {mail["email"] for mail in sandbox.cards.outbox} == to_create
+            created = [u for u in sandbox.company.cards.users.values()
+                       if (u.email or "").lower() in to_create]
+            assert len(created) == len(to_create)
+            assert {u.source for u in created} == {"sso"}
+            sandbox.cards.log.clear()
+            again = example.import_users(importer, apply=True, say=said.append)
+            assert again.writes == 0
+            assert again.counts()["unchanged"] == len(rows) - len(refused)
+            assert cards_writes(sandbox) == []
+
+
+def test_import_departments_example_fills_the_chosen_group() -> None:
+    from lucca_cards import CardsClient, DepartmentImporter, LuccaOAuthClient, Sandbox
+
+    example = load("import_departments")
+    with Sandbox(seed=4, employees=60, departments=8, lucca_rate_limit=0,
+                 cards_rate_limit=0) as sandbox:
+        settings = sandbox.settings()
+        with LuccaOAuthClient.from_settings(settings) as lucca, \
+                CardsClient.from_settings(settings) as cards:
+            importer = DepartmentImporter(lucca, cards)
+            chosen = max(importer.preview(), key=lambda row: row.missing)
+            said: list[str] = []
+            plan = example.import_departments(importer, department_ids=[chosen.department.id],
+                                              apply=False, say=said.append)
+            assert cards_writes(sandbox) == []
+            assert f"{chosen.name}: {chosen.members} members" in said[0]
+            assert plan.writes == chosen.missing
+            report = example.import_departments(
+                importer, department_ids=[chosen.department.id], apply=True, say=said.append)
+            assert report.writes == chosen.missing
+            assert len(cards_writes(sandbox)) == chosen.missing
+    company = sandbox.company.cards
+    group = next(g.id for g in company.groups.values() if g.name == chosen.name)
+    members = {u.id for u in company.users.values() if group in u.group_ids}
+    joined = {item.cards_user_id for item in report.items if item.cards_user_id}
+    assert joined <= members
+    assert len(joined) == chosen.missing + len(report.of(SyncOutcome.UNCHANGED, SyncOutcome.LINKED))
+
+
+def test_the_import_examples_connect_to_a_sandbox_or_to_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "lucca-cards.toml"
+    config.write_text('[lucca]\nurl = "https://acme.ilucca.net"\nclient_id = "c"\n'
+                      f'client_secret = "{SECRET_MARK}"\n[cards]\ntenant = "acme"\n'
+                      f'api_key = "{SECRET_MARK}"\n[import]\nconnection_mode = "sso"\n',
+                      encoding="utf-8")
+    for name in ("import_users", "import_departments"):
+        example = load(name)
+        with example.connect(None) as (settings, lucca, cards):
+            assert lucca.base_url.startswith("http://127.0.0.1:")
+            assert cards.base_url.startswith("http://127.0.0.1:")
+            assert settings.cards_requests_per_minute == 0  # lifted: creates are many
+            assert settings.lucca_requests_per_minute == 40  # Lucca keeps its pace
+        with example.connect(str(config)) as (settings, lucca, cards):
+            assert lucca.base_url == "https://acme.ilucca.net"
+            assert cards.tenant == "acme"
+            assert settings.import_connection_mode.value == "sso"

@@ -50,6 +50,21 @@ def test_the_fakes_import_nothing_from_the_sdk() -> None:
     assert imports == {name: [] for name in imports}
 
 
+def two_free_ports() -> int:
+    """Return a port P such that P and P + 1 are both free (Lucca and Cards bind them)."""
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise AssertionError("no two consecutive free ports on loopback")
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     process = subprocess.Popen(
@@ -100,9 +115,7 @@ def test_serve_honours_the_port_and_the_webhook_url() -> None:
         received.append(Request(environ).get_data())
         return Response(status=204)(environ, start_response)
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = two_free_ports()
     with ServedApp(receiver) as hook:
         process = subprocess.Popen(  # noqa: S603 - our own console script
             [sys.executable, "-m", "lucca_cards", "sandbox", "serve", "--port", str(port),
@@ -172,11 +185,50 @@ def test_the_demo_tours_employees_departments_and_cards_users() -> None:
 
     out = io.StringIO()
     box = Sandbox(seed=2, employees=60, departments=8, lucca_rate_limit=0, cards_rate_limit=0)
+    before = len(box.company.cards.users)
     assert run_demo(sandbox=box, out=out) == 0
     text = out.getvalue()
     assert "Lucca employees: 60 in one paged sweep" in text
     assert "Lucca departments: 8" in text
-    assert f"Cards users: {len(box.company.cards.users)}" in text
+    assert f"Cards users: {before}, of whom" in text
     assert "GET /lucca-api/employees" in text
     assert "GET /v1/users" in text
+
+
+def demo_sections(text: str) -> dict[str, str]:
+    """The demo's sections by their first word ("1.", "Summary", …)."""
+    return {part.split(maxsplit=1)[0]: part for part in text.split("\n\n") if part.strip()}
+
+
+def test_the_demo_previews_dry_runs_imports_and_reruns_without_writing() -> None:
+    from lucca_cards._demo import run_demo
+    from lucca_cards.sandbox._model import employee_status
+
+    out = io.StringIO()
+    box = Sandbox(seed=2, employees=60, departments=8, lucca_rate_limit=0, cards_rate_limit=0)
+    before = len(box.company.cards.users)
+    assert run_demo(sandbox=box, out=out) == 0
+    steps = demo_sections(out.getvalue())
+    lucca, today = box.company.lucca, box.company.today
+    current = [e for e in lucca.employees.values()
+               if employee_status(lucca.employments[e.employment_id], today) != "deactivated"]
+    assert f"{len(current)} employees considered" in steps["1."]
+    nameless = next(e for e in current if not e.email)
+    assert f"{nameless.given_name} {nameless.family_name}" in steps["1."]
+    assert "no professional email in Lucca" in steps["1."]
+    created = int(steps["2."].split("dry run of users import: ")[1].split(" created")[0])
+    assert steps["2."].endswith("writes sent to Cards: 0")
+    assert "departments import: " in steps["3."]
+    assert "POST /v1/users" in steps["3."].splitlines()[-1]
+    assert "users import: " in steps["4."]
+    assert steps["5."].endswith("writes sent to Cards: 0")
+    assert "users import: " in steps["5."]
+    assert "departments import: " in steps["5."]
+    after = len(box.company.cards.users)
+    assert after == before + created  # the dry run's plan, carried out
+    assert f"Cards users: {before} before, {after} after ({created} created)" in steps["Summary"]
+    assert "writes sent by the rerun: 0" in steps["Summary"]
+    assert "At the SDK's default rates these" in steps["Requests"]
+    writes = [e for e in box.cards.log.entries() if e["method"] != "GET"]
+    assert len([e for e in writes if e["method"] == "POST"]) == created
 

@@ -49,6 +49,17 @@ from .lucca.legacy import LuccaLegacyApiClient
 from .lucca.legacy_models import LegacyUser, TrainingRecordsWrite
 from .lucca.models import Department, Employee, EmployeeStatus, JobPosition, Reference
 from .lucca.training_records import StatsFieldCodes, StoredTrainingRecord, TrainingRecord
+from .sync import (
+    DepartmentImporter,
+    DepartmentRow,
+    LinkStore,
+    SyncItem,
+    SyncOutcome,
+    SyncReport,
+    UserImporter,
+    UserRow,
+    UserState,
+)
 
 if TYPE_CHECKING:
     from .sandbox import ActivityReport, Faults, Sandbox, SandboxCredentials
@@ -76,6 +87,8 @@ __all__ = [
     "ConfigurationError",
     "ConnectionMode",
     "Department",
+    "DepartmentImporter",
+    "DepartmentRow",
     "Embed",
     "Employee",
     "EmployeeStatus",
@@ -84,6 +97,7 @@ __all__ = [
     "GroupRef",
     "JobPosition",
     "LegacyUser",
+    "LinkStore",
     "LuccaCardsError",
     "LuccaLegacyApiClient",
     "LuccaOAuthClient",
@@ -101,12 +115,18 @@ __all__ = [
     "Settings",
     "StatsFieldCodes",
     "StoredTrainingRecord",
+    "SyncItem",
+    "SyncOutcome",
+    "SyncReport",
     "Timeout",
     "Training",
     "TrainingActivityEvent",
     "TrainingRecord",
     "TrainingRecordsWrite",
     "TransportError",
+    "UserImporter",
+    "UserRow",
+    "UserState",
     "ValidationError",
     "WebhookEvent",
     "__version__",

@@ -1,4 +1,4 @@
-"""The ``lucca-cards`` command line: the demo and the sandbox (sync commands arrive next)."""
+"""The ``lucca-cards`` command line: the demo, the imports (``_cli_sync``) and the sandbox."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from . import _cli_sync
 from ._version import __version__
+
+#: The command groups that need a subcommand: alone, they show their help.
+_GROUPS = ("users", "departments", "sandbox")
 
 
 def _count(text: str) -> int:
@@ -50,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="tour the integration on the bundled sandbox")
     _add_company_options(demo)
+    _cli_sync.add_commands(commands)
     sandbox = commands.add_parser("sandbox", help="fake Lucca and Cards on loopback")
     sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
     serve = sandbox_commands.add_parser(
@@ -104,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         departments=args.departments, trainings=args.trainings)
     if args.command == "sandbox" and args.sandbox_command == "serve":
         return _serve(args)
-    if args.command == "sandbox":
-        parser.parse_args(["sandbox", "--help"])
+    if args.command in _cli_sync.TARGETS and args.action is not None:
+        return _cli_sync.run(args)
+    if args.command in _GROUPS:
+        parser.parse_args([args.command, "--help"])
     parser.print_help()
     return 0

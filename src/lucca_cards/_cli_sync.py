@@ -1,0 +1,358 @@
+"""``lucca-cards users …`` and ``lucca-cards departments …``: preview and import from a shell.
+
+Both groups share one shape (``preview`` and ``import``, the same options, the same exit
+statuses); what differs, the importer and the preview's columns, lives in a
+:class:`_Target` per group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TextIO
+
+from tqdm import tqdm
+
+from .cards.client import CardsClient
+from .cards.models import ConnectionMode
+from .config import Settings
+from .errors import ConfigurationError, LuccaCardsError
+from .lucca.client import LuccaOAuthClient
+from .sync import (
+    DepartmentImporter,
+    DepartmentRow,
+    LinkStore,
+    SyncOutcome,
+    SyncReport,
+    UserImporter,
+    UserRow,
+    UserState,
+)
+
+#: Where ``--state`` keeps the links by default (in the current directory).
+DEFAULT_STATE = "lucca-cards.sqlite"
+#: Items listed per outcome before "… and N more" (failed and skipped are always all shown).
+SHOWN = 10
+#: The outcomes listed after an import, in this order; ``unchanged`` is only counted.
+_LISTED = (SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.CREATED, SyncOutcome.LINKED,
+           SyncOutcome.ADDED_TO_GROUP)
+_ALWAYS_ALL = frozenset({SyncOutcome.FAILED, SyncOutcome.SKIPPED})
+_MODES = ("password", "sso")
+
+
+class _Importer(Protocol):
+    """What the commands need of :class:`UserImporter` and :class:`DepartmentImporter`."""
+
+    def preview(self) -> Sequence[Any]: ...
+
+    def run(
+        self,
+        ids: Iterable[str | int] | None = None,
+        /,
+        notify: bool = False,
+        connection_mode: ConnectionMode | str = ConnectionMode.PASSWORD,
+        dry_run: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SyncReport: ...
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One command group: its importer, what it selects, and its preview's shape."""
+
+    command: str
+    item: str
+    build: Callable[[LuccaOAuthClient, CardsClient, LinkStore], _Importer]
+    key: Callable[[Any], str]
+    table: Callable[[Sequence[Any]], list[str]]
+    as_dict: Callable[[Any], dict[str, Any]]
+    counts: Callable[[Sequence[Any]], dict[str, Any]]
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+def _user_table(rows: Sequence[UserRow]) -> list[str]:
+    counts = _user_counts(rows)
+    summary = " · ".join(f"{count} {state.replace('_', ' ')}"
+                         for state, count in counts.items() if count)
+    lines = [f"{plural(len(rows), 'employee')}: {summary or 'none'}", "",
+             f"{'ID':<8} {'NAME':<30} {'EMAIL':<36} {'STATE':<18} REASON"]
+    for row in rows:
+        lines.append(f"{row.employee.id:<8} {cut(row.name, 30):<30} "
+                     f"{cut(row.email or '(no email)', 36):<36} "
+                     f"{row.state.value.replace('_', ' '):<18} {row.reason or ''}".rstrip())
+    return lines
+
+
+def _user_dict(row: UserRow) -> dict[str, Any]:
+    return {
+        "employee_id": row.employee.id,
+        "name": row.name,
+        "email": row.employee.email,
+        "department_id": row.employee.department_id,
+        "state": row.state.value,
+        "reason": row.reason,
+        "cards_user_id": row.cards_user.id if row.cards_user is not None else None,
+    }
+
+
+def _user_counts(rows: Sequence[UserRow]) -> dict[str, Any]:
+    seen = Counter(row.state for row in rows)
+    return {state.value: seen[state] for state in UserState}
+
+
+USERS = _Target(
+    command="users",
+    item="employee",
+    build=lambda lucca, cards, links: UserImporter(lucca, cards, links=links),
+    key=lambda row: str(row.employee.id),
+    table=_user_table,
+    as_dict=_user_dict,
+    counts=_user_counts,
+)
+
+
+# -- departments ----------------------------------------------------------------------------
+
+
+def _department_table(rows: Sequence[DepartmentRow]) -> list[str]:
+    counts = _department_counts(rows)
+    lines = [f"{plural(len(rows), 'department')}: {counts['with_group']} with a Cards group, "
+             f"{counts['missing']} members still missing from their group", "",
+             f"{'ID':<8} {'NAME':<32} {'MEMBERS':>7}  {'GROUP':<6} {'MISSING':>7}  "
+             "SHARES A NAME WITH"]
+    for row in rows:
+        shares = ", ".join(row.same_name)
+        note = f"  ({row.reason})" if row.reason else ""
+        lines.append(f"{row.department.id:<8} {cut(row.name, 32):<32} {row.members:>7}  "
+                     f"{'yes' if row.group_exists else 'no':<6} {row.missing:>7}  "
+                     f"{shares}{note}".rstrip())
+    return lines
+
+
+def _department_dict(row: DepartmentRow) -> dict[str, Any]:
+    return {
+        "department_id": row.department.id,
+        "name": row.name,
+        "parent_id": row.department.parent_id,
+        "members": row.members,
+        "group_exists": row.group_exists,
+        "missing": row.missing,
+        "same_name": list(row.same_name),
+        "reason": row.reason,
+    }
+
+
+def _department_counts(rows: Sequence[DepartmentRow]) -> dict[str, Any]:
+    return {"departments": len(rows), "with_group": sum(1 for r in rows if r.group_exists),
+            "members": sum(r.members for r in rows), "missing": sum(r.missing for r in rows)}
+
+
+DEPARTMENTS = _Target(
+    command="departments",
+    item="department",
+    build=lambda lucca, cards, links: DepartmentImporter(lucca, cards, links=links),
+    key=lambda row: str(row.department.id),
+    table=_department_table,
+    as_dict=_department_dict,
+    counts=_department_counts,
+)
+
+TARGETS = {target.command: target for target in (USERS, DEPARTMENTS)}
+
+
+# -- the parser -----------------------------------------------------------------------------
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``users`` and ``departments`` command groups to ``lucca-cards``."""
+    helps = {
+        "users": "import Lucca employees as Cards users (matched by email)",
+        "departments": "import Lucca departments as Cards groups, with their members",
+    }
+    for target in TARGETS.values():
+        text = helps[target.command]
+        group = commands.add_parser(target.command, help=text,
+                                    description=f"{text[0].upper()}{text[1:]}.")
+        actions = group.add_subparsers(dest="action", metavar="ACTION")
+        preview = actions.add_parser(
+            "preview", help="show what an import would do; write nothing",
+            description=f"List every {target.item} and what an import would do with it.")
+        _add_shared(preview, target, required=False)
+        run = actions.add_parser(
+            "import", help=f"import all {target.command} or the chosen ones",
+            description=f"Import every {target.item} (--all) or the chosen ones. Exit "
+            "status: 0 when no item failed, 1 when some failed (listed), 2 for a "
+            "configuration error.")
+        _add_shared(run, target, required=True)
+        run.add_argument("--notify", action=argparse.BooleanOptionalAction, default=None,
+                         help="send created users Cards' invitation email (default: the "
+                         "import_notify setting)")
+        run.add_argument("--connection-mode", choices=_MODES, default=None,
+                         help="how created users sign in (default: the "
+                         "import_connection_mode setting)")
+        run.add_argument("--dry-run", action="store_true",
+                         help="print the exact plan; write nothing")
+
+
+def _add_shared(parser: argparse.ArgumentParser, target: _Target, *, required: bool) -> None:
+    chosen = parser.add_mutually_exclusive_group(required=required)
+    chosen.add_argument("--all", action="store_true", help=f"every {target.item}")
+    chosen.add_argument(f"--{target.item}", dest="ids", metavar="ID", nargs="+",
+                        action="extend", help=f"only these {target.item} ids (repeatable)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="a lucca-cards TOML file; LUCCA_* and CARDS_* environment "
+                        "variables win over it (without it: the environment only)")
+    parser.add_argument("--state", metavar="PATH", default=DEFAULT_STATE,
+                        help="the SQLite file remembering which Cards account each employee "
+                        "was linked to, so that 'already linked' survives between runs "
+                        f"(default: {DEFAULT_STATE} in the current directory)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None,
+        err: TextIO | None = None) -> int:
+    """Run ``lucca-cards users|departments preview|import``; return the exit status."""
+    out, err = out or sys.stdout, err or sys.stderr
+    target = TARGETS[args.command]
+    try:
+        settings = Settings.load(args.config)
+        writing = args.action == "import" and not args.dry_run
+        with LuccaOAuthClient.from_settings(settings) as lucca, \
+                CardsClient.from_settings(settings) as cards, \
+                _open_links(args.state, writing) as links:
+            importer = target.build(lucca, cards, links)
+            if args.action == "preview":
+                return _preview(target, importer, args, out)
+            return _import(target, importer, args, settings, out, err)
+    except ConfigurationError as error:
+        print(f"lucca-cards: configuration error: {error}", file=err)
+        return 2
+    except LuccaCardsError as error:
+        print(f"lucca-cards: {error}", file=err)
+        return 1
+    except KeyboardInterrupt:
+        print("lucca-cards: interrupted. What was written stays written; run the same "
+              "command again to finish (matching by email makes no duplicate).", file=err)
+        return 130
+
+
+def _open_links(path: str, writing: bool) -> LinkStore:
+    """Open the ``--state`` file; a preview or dry run of a missing file creates nothing."""
+    if not writing and not os.path.exists(path):
+        return LinkStore()
+    try:
+        return LinkStore(path)
+    except sqlite3.Error as error:
+        raise ConfigurationError(
+            "--state", f"cannot use {path!r} as the state file ({error}); give a writable "
+            "file path with --state PATH") from None
+
+
+def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,
+             out: TextIO) -> int:
+    rows = list(importer.preview())
+    missing: list[str] = []
+    if args.ids:
+        wanted = list(dict.fromkeys(args.ids))
+        by_key = {target.key(row): row for row in rows}
+        rows = [by_key[i] for i in wanted if i in by_key]
+        missing = [i for i in wanted if i not in by_key]
+    if args.json:
+        _json({"operation": target.command, "counts": target.counts(rows),
+               "rows": [target.as_dict(row) for row in rows], "not_found": missing}, out)
+        return 0
+    lines = [f"{target.command} preview: {line}" if n == 0 else line
+             for n, line in enumerate(target.table(rows))]
+    if missing:
+        lines.append(f"not found in Lucca (among the {target.item}s considered): "
+                     + ", ".join(missing))
+    print("\n".join(lines), file=out)
+    return 0
+
+
+def _import(target: _Target, importer: _Importer, args: argparse.Namespace,
+            settings: Settings, out: TextIO, err: TextIO) -> int:
+    notify = settings.import_notify if args.notify is None else args.notify
+    mode = args.connection_mode or settings.import_connection_mode
+    if not args.json:
+        rate = settings.lucca_requests_per_minute
+        pace = f"paced at {rate:g} requests a minute" if rate else "not paced"
+        print(f"Reading Lucca ({pace}) and Cards…", file=err)
+    with contextlib.closing(_Bar(target, enabled=not args.json, file=err)) as bar:
+        report = importer.run(None if args.all else args.ids, notify=notify,
+                              connection_mode=mode, dry_run=args.dry_run, progress=bar)
+    if args.json:
+        print(report.to_json(indent=2), file=out)
+    else:
+        print("\n".join(readable(report)), file=out)
+    return 0 if report.ok else 1
+
+
+class _Bar:
+    """A tqdm bar on stderr drawn from ``progress(done, total)``, opened on the first call."""
+
+    def __init__(self, target: _Target, *, enabled: bool, file: TextIO) -> None:
+        self._target, self._enabled, self._file = target, enabled, file
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=f"importing {self._target.command}",
+                             unit=" employees", file=self._file)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def readable(report: SyncReport) -> list[str]:
+    """Return the report as text: the summary, items that need a look, then the notes.
+
+    Failed and skipped items are all listed; created, linked and added ones up to
+    :data:`SHOWN` each; unchanged ones are only counted.
+    """
+    lines = [str(report)]
+    if report.dry_run:
+        lines.append("(dry run: nothing was written to Cards)")
+    for outcome in _LISTED:
+        items = report.lines([outcome])
+        shown = items if outcome in _ALWAYS_ALL else items[:SHOWN]
+        lines += [f"  {line}" for line in shown]
+        if len(shown) < len(items):
+            more = len(items) - len(shown)
+            lines.append(f"  … and {more} more {outcome.value.replace('_', ' ')} "
+                         "(--json lists every item)")
+    lines += [f"note: {note}" for note in report.notes]
+    if not report.ok:
+        lines.append(f"{len(report.failed)} failed: run the same command again to retry them "
+                     "(nothing is duplicated).")
+    return lines
+
+
+def _json(data: Any, out: TextIO) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
+
+
+def plural(count: int, noun: str) -> str:
+    """Return ``"1 employee"``, ``"2 employees"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def cut(text: str, width: int) -> str:
+    """Return ``text`` cut to ``width`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= width else text[: width - 1] + "…"

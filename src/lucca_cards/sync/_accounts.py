@@ -1,0 +1,154 @@
+"""Make one planned row true in Cards: create the account, link it, put it in a group.
+
+Both importers go through :class:`AccountWriter`, so an account is created, linked and
+given a group by the same rules whichever screen asked. A failure becomes a ``FAILED``
+item (the error said), never an exception that would stop the other items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import attrs
+
+from ..cards.client import CardsClient
+from ..cards.models import CardsUser, ConnectionMode, GroupRef
+from ..errors import LuccaCardsError
+from ._plan import UserRow, UserState
+from .links import LinkStore
+from .report import SyncItem, SyncOutcome
+
+#: ``progress(done, total)``, called after each item.
+Progress = Callable[[int, int], None]
+
+
+@attrs.frozen(kw_only=True)
+class ImportOptions:
+    """The options of an import (Cards' "Notify created users" and "Connection mode")."""
+
+    notify: bool = False
+    connection_mode: ConnectionMode = attrs.field(
+        default=ConnectionMode.PASSWORD, converter=ConnectionMode
+    )
+    dry_run: bool = False
+
+
+@attrs.define
+class GroupTarget:
+    """The Cards group a department import puts people in (``id`` once it exists)."""
+
+    name: str
+    id: str | None = None
+
+    def holds(self, user: CardsUser) -> bool:
+        """Return whether ``user`` is already a member (by id once known, else by name)."""
+        if self.id is not None:
+            return any(group.id == self.id for group in user.groups)
+        return any(group.name == self.name for group in user.groups)
+
+    def ref(self) -> GroupRef:
+        """Return how to name the group in a request (its id when it exists)."""
+        return GroupRef(id=self.id, name=self.name)
+
+    def learn(self, user: CardsUser) -> None:
+        """Take the group's id from an answer in which ``user`` has joined it."""
+        if self.id is None:
+            self.id = next((g.id for g in user.groups if g.name == self.name and g.id), None)
+
+
+class AccountWriter:
+    """Apply rows to Cards with the options of one import; records links as it goes."""
+
+    def __init__(self, cards: CardsClient, links: LinkStore, options: ImportOptions) -> None:
+        self._cards, self._links, self.options = cards, links, options
+
+    def apply(self, row: UserRow, group: GroupTarget | None = None) -> SyncItem:
+        """Create, link or add to ``group`` the employee of ``row``; never raise."""
+        try:
+            return self._apply(row, group)
+        except LuccaCardsError as error:
+            return _item(row, SyncOutcome.FAILED, group, reason=str(error))
+
+    def _apply(self, row: UserRow, group: GroupTarget | None) -> SyncItem:
+        if row.state is UserState.CANNOT_BE_IMPORTED:
+            return _item(row, SyncOutcome.SKIPPED, group, reason=row.reason)
+        if row.state is UserState.WILL_BE_CREATED:
+            return self._create(row, group)
+        user = row.cards_user
+        assert user is not None  # linked states always carry the account
+        if group is not None and not group.holds(user):
+            return self._join(row, user, group)
+        return self._linked(row, user, group)
+
+    def _linked(self, row: UserRow, user: CardsUser, group: GroupTarget | None) -> SyncItem:
+        self._link(row, user)
+        already = row.state is UserState.ALREADY_LINKED
+        outcome = SyncOutcome.UNCHANGED if already else SyncOutcome.LINKED
+        return _item(row, outcome, group, user=user)
+
+    def _create(self, row: UserRow, group: GroupTarget | None) -> SyncItem:
+        if self.options.dry_run:
+            return _item(row, SyncOutcome.CREATED, group)
+        employee = row.employee
+        groups: Sequence[GroupRef] = [group.ref()] if group is not None else ()
+        user = self._cards.users.create(
+            (employee.given_name or "").strip(), (employee.family_name or "").strip(),
+            row.email or "",
+            notify=self.options.notify, connection_mode=self.options.connection_mode,
+            groups=groups,
+        )
+        self._link(row, user)
+        if group is not None:
+            group.learn(user)
+        return _item(row, SyncOutcome.CREATED, group, user=user)
+
+    def _join(self, row: UserRow, user: CardsUser, group: GroupTarget) -> SyncItem:
+        if self.options.dry_run:
+            return _item(row, SyncOutcome.ADDED_TO_GROUP, group, user=user)
+        # PUT replaces every membership, so the union must be built on the groups the
+        # user has now, not on the sweep's (minutes old): read the user again first.
+        user = self._cards.users.get(user.id)
+        if group.holds(user):  # someone added them since the sweep
+            return self._linked(row, user, group)
+        user = self._cards.users.update(user.id, groups=[*user.groups, group.ref()])
+        self._link(row, user)
+        group.learn(user)
+        return _item(row, SyncOutcome.ADDED_TO_GROUP, group, user=user)
+
+    def _link(self, row: UserRow, user: CardsUser) -> None:
+        if not self.options.dry_run:
+            self._links.record(row.employee.id, user.id, row.email or "")
+
+
+def _item(
+    row: UserRow,
+    outcome: SyncOutcome,
+    group: GroupTarget | None,
+    *,
+    reason: str | None = None,
+    user: CardsUser | None = None,
+) -> SyncItem:
+    account = user or row.cards_user
+    return SyncItem(
+        employee_id=row.employee.id,
+        name=row.name,
+        email=row.employee.email,
+        outcome=outcome,
+        reason=reason,
+        cards_user_id=account.id if account is not None else None,
+        group=group.name if group is not None else None,
+    )
+
+
+def run_items(
+    rows: Sequence[tuple[UserRow, GroupTarget | None]],
+    writer: AccountWriter,
+    progress: Progress | None,
+) -> list[SyncItem]:
+    """Apply every row in order, reporting progress after each."""
+    items = []
+    for done, (row, group) in enumerate(rows, start=1):
+        items.append(writer.apply(row, group))
+        if progress is not None:
+            progress(done, len(rows))
+    return items

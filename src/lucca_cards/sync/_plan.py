@@ -1,0 +1,102 @@
+"""Match Lucca employees with Cards accounts by email and say what an import would do."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from ..cards.models import CardsUser
+from ..lucca.models import Employee
+from ._rules import NO_EMAIL, email_problem, match_key, name_problem
+from .links import LinkStore
+
+
+class UserState(str, enum.Enum):
+    """What importing one employee means (the states Cards' "User Sync" screen shows)."""
+
+    ALREADY_LINKED = "already_linked"
+    """A Cards account with the employee's email exists and an earlier import linked it."""
+    WILL_BE_LINKED = "will_be_linked"
+    """A Cards account with the same email exists: it will be linked, not recreated."""
+    WILL_BE_CREATED = "will_be_created"
+    """No Cards account has the email: one will be created."""
+    CANNOT_BE_IMPORTED = "cannot_be_imported"
+    """The employee cannot be imported; ``reason`` says why."""
+
+
+@attrs.frozen(kw_only=True)
+class UserRow:
+    """One line of a user-import preview.
+
+    Attributes:
+        employee: the Lucca employee.
+        state: what an import does with them.
+        cards_user: the Cards account with the same email, if any.
+        reason: why the employee cannot be imported (``CANNOT_BE_IMPORTED`` only).
+    """
+
+    employee: Employee
+    state: UserState
+    cards_user: CardsUser | None = None
+    reason: str | None = None
+
+    @property
+    def email(self) -> str | None:
+        """Return the matching key: the employee's email, trimmed and lower-cased."""
+        return match_key(self.employee.email)
+
+    @property
+    def name(self) -> str:
+        """Return the employee's display name."""
+        return f"{self.employee.given_name or ''} {self.employee.family_name or ''}".strip()
+
+
+class CardsDirectory:
+    """Cards accounts indexed by matching key (accounts sharing a key are ambiguous)."""
+
+    def __init__(self, users: Iterable[CardsUser]) -> None:
+        by_key: dict[str, list[CardsUser]] = defaultdict(list)
+        for user in users:
+            key = match_key(user.email)
+            if key is not None:
+                by_key[key].append(user)
+        self._by_key = dict(by_key)
+
+    def find(self, key: str) -> list[CardsUser]:
+        """Return the accounts whose email has ``key`` (usually zero or one)."""
+        return self._by_key.get(key, [])
+
+
+def plan_users(
+    employees: Sequence[Employee], directory: CardsDirectory, links: LinkStore
+) -> list[UserRow]:
+    """Return one :class:`UserRow` per employee, in the order given."""
+    keys = Counter(match_key(employee.email) for employee in employees)
+    return [_row(employee, directory, links, keys) for employee in employees]
+
+
+def _row(
+    employee: Employee, directory: CardsDirectory, links: LinkStore, keys: Counter[str | None]
+) -> UserRow:
+    key = match_key(employee.email)
+    if key is None:
+        return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=NO_EMAIL)
+    if keys[key] > 1:
+        others = "another employee" if keys[key] == 2 else f"{keys[key] - 1} other employees"
+        reason = f"email {key!r} is also the email of {others}"
+        return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=reason)
+    accounts = directory.find(key)
+    if len(accounts) > 1:
+        reason = f"{len(accounts)} Cards accounts have the email {key!r}"
+        return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=reason)
+    if accounts:
+        linked = links.get(employee.id) == accounts[0].id
+        state = UserState.ALREADY_LINKED if linked else UserState.WILL_BE_LINKED
+        return UserRow(employee=employee, state=state, cards_user=accounts[0])
+    problem = email_problem(key) or name_problem(employee.given_name, employee.family_name)
+    if problem:
+        return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=problem)
+    return UserRow(employee=employee, state=UserState.WILL_BE_CREATED)

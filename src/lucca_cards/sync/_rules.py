@@ -1,0 +1,51 @@
+"""What Cards accepts: the checks that decide whether an employee can be imported.
+
+The matching key is the lower-cased, trimmed professional email (DESIGN). An employee is
+not imported, with the reason said, when the email is missing, shared with another
+employee, or one Cards would refuse, or when Cards would refuse the name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..cards.models import MAX_TEXT_LENGTH
+
+# ASSUMPTION (cards-api.md gap 11): Cards validates emails with Laravel's `email` rule,
+# whose exact flavour is not documented. This is the conservative reading: an ASCII local
+# part and a dotted domain. An address it refuses is reported, never sent to be refused
+# one by one. Change it here if a real tenant accepts more (or less).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+
+NO_EMAIL = "no professional email in Lucca"
+
+
+def match_key(email: str | None) -> str | None:
+    """Return the matching key of an email: trimmed and lower-cased (``None`` if blank).
+
+    >>> match_key("  Jean.Martin@ACME.fr ")
+    'jean.martin@acme.fr'
+    """
+    key = (email or "").strip().lower()
+    return key or None
+
+
+def email_problem(key: str) -> str | None:
+    """Return why Cards would refuse the (matching-key) email, or ``None``."""
+    if len(key) > 255 or not _EMAIL.fullmatch(key):
+        return f"email {key!r} is not one Cards accepts"
+    return None
+
+
+def name_problem(given_name: str | None, family_name: str | None) -> str | None:
+    """Return why Cards would refuse the names of a new account, or ``None``."""
+    for label, value in (("first name", given_name or ""), ("last name", family_name or "")):
+        if not value.strip():
+            return f"the {label} is empty; Cards requires it"
+        if len(value.strip()) > MAX_TEXT_LENGTH:
+            return (f"the {label} has {len(value.strip())} characters; Cards accepts "
+                    f"{MAX_TEXT_LENGTH} at most")
+    return None

@@ -1,0 +1,193 @@
+"""``DepartmentImporter``: each Lucca department becomes a Cards group of the same name."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from ..cards.models import MAX_TEXT_LENGTH, ConnectionMode
+from ..lucca.models import Department
+from ._accounts import AccountWriter, GroupTarget, ImportOptions, Progress, run_items
+from ._base import BaseImporter
+from ._plan import CardsDirectory, UserRow, UserState, plan_users
+from .report import SyncReport
+
+
+@attrs.frozen(kw_only=True)
+class DepartmentRow:
+    """One line of a department-import preview.
+
+    Attributes:
+        department: the Lucca department.
+        members: how many of the considered employees belong to it.
+        group_exists: whether a Cards group of the same name exists.
+        missing: members who can be imported but are not in that group yet (with or
+            without a Cards account).
+        same_name: the ids of the other departments with the same name (they share
+            one Cards group).
+        reason: why the department cannot become a group (its name), else ``None``.
+    """
+
+    department: Department
+    members: int
+    group_exists: bool
+    missing: int
+    same_name: tuple[str, ...] = ()
+    reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        """Return the group name: the department's name, trimmed."""
+        return group_name(self.department)
+
+
+def group_name(department: Department) -> str:
+    """Return the Cards group name of a department (its name, trimmed)."""
+    return (department.name or "").strip()
+
+
+def _name_problem(name: str) -> str | None:
+    if not name:
+        return "the department has no name"
+    if len(name) > MAX_TEXT_LENGTH:
+        return f"its name has {len(name)} characters; a Cards group name has {MAX_TEXT_LENGTH}"
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class _Snapshot:
+    """Everything an import reads: four paged sweeps (departments, employees, users, groups)."""
+
+    departments: list[Department]
+    members: dict[str, list[UserRow]]
+    groups: dict[str, str]
+
+    def row(self, department: Department) -> DepartmentRow:
+        name = group_name(department)
+        target = GroupTarget(name, self.groups.get(name))
+        members = self.members.get(department.id, [])
+        importable = [r for r in members if r.state is not UserState.CANNOT_BE_IMPORTED]
+        missing = sum(1 for r in importable if r.cards_user is None or not target.holds(
+            r.cards_user))
+        twins = tuple(d.id for d in self.departments
+                      if d.id != department.id and group_name(d) == name)
+        return DepartmentRow(department=department, members=len(members),
+                             group_exists=target.id is not None, missing=missing,
+                             same_name=twins, reason=_name_problem(name))
+
+
+class DepartmentImporter(BaseImporter):
+    """Import Lucca departments as Cards groups, the way Cards' "Synchro departments" does.
+
+    For each chosen department: a Cards group with the department's name exists, every
+    employee of the department has a Cards account (created if missing, with the same
+    rules and options as :class:`~lucca_cards.UserImporter`), and is a member of the
+    group. Memberships change through ``PUT /v1/users/{id}`` with the **union** of the
+    user's groups and the new one: an import never removes anyone from any group.
+
+    Employees and their departments come from one sweep of employees with embedded job
+    positions, not one call per department; Cards users (with their groups) from one
+    sweep of users, and groups from one sweep of groups. Departments with the same name
+    in different branches share one group; the report says so.
+
+    Args:
+        lucca, cards: the clients.
+        links: as for :class:`~lucca_cards.UserImporter`.
+        statuses: the employee statuses imported (active and upcoming by default).
+
+    >>> report = DepartmentImporter(lucca, cards).run(department_ids=["12"])  # doctest: +SKIP
+    """
+
+    def _snapshot(self) -> _Snapshot:
+        departments = list(self.lucca.departments.list())
+        employees = self.employees()
+        directory = CardsDirectory(self.cards.users.list())
+        members: dict[str, list[UserRow]] = defaultdict(list)
+        for row in plan_users(employees, directory, self.links):
+            if row.employee.department_id is not None:
+                members[row.employee.department_id].append(row)
+        groups: dict[str, str] = {}
+        for group in self.cards.groups.list():
+            groups.setdefault(group.name or "", group.id)
+        return _Snapshot(departments=departments, members=dict(members), groups=groups)
+
+    def preview(self) -> list[DepartmentRow]:
+        """Return one row per Lucca department: members, group, who is still missing."""
+        snapshot = self._snapshot()
+        return [snapshot.row(department) for department in snapshot.departments]
+
+    def run(
+        self,
+        department_ids: Iterable[str | int] | None = None,
+        notify: bool = False,
+        connection_mode: ConnectionMode | str = ConnectionMode.PASSWORD,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Import every department, or those of ``department_ids``; return the report.
+
+        The report has one item per member of the chosen departments (created, linked,
+        added to group, unchanged, skipped with the reason, failed with the error), and
+        notes for departments that share a group, have no one to import, or were not
+        found. Options are those of :meth:`UserImporter.run`.
+        """
+        options = ImportOptions(notify=notify, connection_mode=connection_mode,
+                                dry_run=dry_run)
+        snapshot = self._snapshot()
+        chosen, notes = _choose(snapshot.departments, department_ids)
+        targets: dict[str, GroupTarget] = {}
+        work: list[tuple[UserRow, GroupTarget | None]] = []
+        for department in chosen:
+            row = snapshot.row(department)
+            notes += _notes(row, snapshot)
+            members = snapshot.members.get(department.id, [])
+            if row.reason is not None:
+                work += [(_refused(member, row.reason), None) for member in members]
+                continue
+            target = targets.setdefault(row.name, GroupTarget(row.name, snapshot.groups.get(
+                row.name)))
+            work += [(member, target) for member in members]
+        items = run_items(work, AccountWriter(self.cards, self.links, options), progress)
+        return SyncReport(operation="departments", dry_run=dry_run, items=items,
+                          notes=dict.fromkeys(notes))
+
+
+def _choose(
+    departments: Sequence[Department], department_ids: Iterable[str | int] | None
+) -> tuple[list[Department], list[str]]:
+    if department_ids is None:
+        return list(departments), []
+    wanted = list(dict.fromkeys(str(i) for i in department_ids))
+    by_id = {d.id: d for d in departments}
+    notes = [f"department {i} was not found in Lucca" for i in wanted if i not in by_id]
+    return [by_id[i] for i in wanted if i in by_id], notes
+
+
+def _notes(row: DepartmentRow, snapshot: _Snapshot) -> list[str]:
+    notes = []
+    if row.same_name:
+        ids = sorted((row.department.id, *row.same_name), key=_numeric)
+        notes.append(f"departments {', '.join(ids)} are all named {row.name!r}: "
+                     "their members share one Cards group")
+    importable = sum(1 for member in snapshot.members.get(row.department.id, [])
+                     if member.state is not UserState.CANNOT_BE_IMPORTED)
+    if row.reason is not None:
+        notes.append(f"department {row.department.id} cannot become a group: {row.reason}")
+    elif not importable:
+        who = ("has no employee to import" if not row.members else
+               f"has no employee who can be imported ({row.members} cannot)")
+        why = "" if row.group_exists else (
+            "; Cards creates a group only with a member, so none was created")
+        notes.append(f"department {row.department.id} ({row.name}) {who}{why}")
+    return notes
+
+
+def _numeric(identifier: str) -> tuple[int, str]:
+    return (int(identifier), "") if identifier.isdigit() else (0, identifier)
+
+
+def _refused(row: UserRow, reason: str) -> UserRow:
+    return attrs.evolve(row, state=UserState.CANNOT_BE_IMPORTED,
+                        reason=f"their department {reason}")
