@@ -76,7 +76,7 @@ def run_demo(
             _employees(people, tree, out)
             _departments(people, tree, out)
             _cards(list(cards.users.list()), people, out)
-            ok = _ImportTour(box, lucca, cards, out).run()
+            ok = _ImportTour(box, lucca, cards, out, tree).run()
         _requests(box, out)
     return 0 if ok else 1
 
@@ -162,10 +162,14 @@ class _ImportTour:
     """Import into Cards step by step, printing each step and the requests it sent."""
 
     def __init__(
-        self, box: Sandbox, lucca: LuccaOAuthClient, cards: CardsClient, out: TextIO
+        self,
+        box: Sandbox,
+        lucca: LuccaOAuthClient,
+        cards: CardsClient,
+        out: TextIO,
+        tree: list[Department],
     ) -> None:
-        self.box, self.out = box, out
-        self.tree = list(lucca.departments.list())
+        self.box, self.out, self.tree = box, out, tree
         self.links = LinkStore()  # shared: what one import links, the next one knows
         self.users = UserImporter(lucca, cards, links=self.links)
         self.departments = DepartmentImporter(lucca, cards, links=self.links)
