@@ -74,3 +74,17 @@ def test_clients_expose_the_designed_methods(kind: type, methods: list[str]) -> 
         assert callable(bound), dotted
         assert inspect.getdoc(bound), dotted
     assert hasattr(kind, "from_settings")
+
+
+@pytest.mark.parametrize(("importer", "first"), [
+    (lucca_cards.UserImporter, "employee_ids"),
+    (lucca_cards.DepartmentImporter, "department_ids"),
+], ids=lambda v: getattr(v, "__name__", str(v)))
+def test_importers_take_the_designed_options(importer: type, first: str) -> None:
+    parameters = inspect.signature(importer.run).parameters
+    defaults = {name: p.default for name, p in parameters.items() if name != "self"}
+    assert defaults == {first: None, "notify": False,
+                        "connection_mode": lucca_cards.ConnectionMode.PASSWORD,
+                        "dry_run": False, "progress": None}
+    assert list(inspect.signature(importer).parameters)[:2] == ["lucca", "cards"]
+    assert inspect.getdoc(importer.preview)
