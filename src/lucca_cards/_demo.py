@@ -35,6 +35,7 @@ from .sync import (
     UserRow,
     UserState,
 )
+from .sync._rules import match_key
 
 _SHOWN = 8
 _EDGE_CASES = (
@@ -124,8 +125,8 @@ def _departments(people: list[Employee], tree: list[Department], out: TextIO) ->
 
 
 def _cards(users: list[CardsUser], people: Iterable[Employee], out: TextIO) -> None:
-    emails = {p.email.strip().lower() for p in people if p.email}
-    matching = sum(1 for u in users if u.email and u.email.strip().lower() in emails)
+    emails = {match_key(p.email) for p in people} - {None}
+    matching = sum(1 for u in users if match_key(u.email) in emails)
     groups = Counter(g.name for u in users for g in u.groups)
     _title(f"Cards users: {len(users)}, of whom {matching} already match a Lucca email", out)
     for name, count in groups.most_common(_SHOWN):
