@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from conftest import FakeClock
-from lucca_cards import RateLimiter
+from lucca_cards import ConfigurationError, RateLimiter
 from lucca_cards._ratelimit import shared_limiter
 
 
@@ -47,9 +47,20 @@ def test_zero_means_unlimited(clock: FakeClock) -> None:
     assert clock.sleeps == []
 
 
-def test_negative_rate_is_refused() -> None:
-    with pytest.raises(ValueError, match="requests_per_minute"):
-        RateLimiter(-1)
+@pytest.mark.parametrize("rate", [-1, float("nan"), float("inf"), float("-inf"), "40", True])
+def test_a_rate_that_cannot_work_is_refused(rate: object) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        RateLimiter(rate)  # type: ignore[arg-type]
+    assert caught.value.setting == "requests_per_minute"
+    assert "0 turns client-side throttling off" in str(caught.value)
+
+
+@pytest.mark.parametrize("rate", [-1, float("nan"), float("inf")])
+def test_tighten_refuses_a_rate_that_cannot_work(rate: float) -> None:
+    limiter = RateLimiter(0)
+    with pytest.raises(ConfigurationError):
+        limiter.tighten(rate)
+    assert limiter.interval == 0.0  # still unlimited: the bad rate changed nothing
 
 
 def test_shared_per_host_and_port_and_stricter_wins() -> None:

@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import re
-import socket
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from sandbox_cards_data import (
     TENANT,
     cards_data,
 )
+from served_sandbox import two_free_ports
 
 API_KEY = f"{SECRET_MARK}-cards-key"
 SECRET = f"{SECRET_MARK}-webhook"
@@ -75,10 +75,8 @@ def make_fake(url: str | None, clock: FakeClock, data: CardsData | None = None,
 
 
 def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}/hooks"
+    """A URL nothing listens on: a free port the kernel never hands to another socket."""
+    return f"http://127.0.0.1:{two_free_ports()}/hooks"
 
 
 def test_php_json_writes_what_php_signs() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ast
+import errno
 import io
 import json
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,13 @@ from werkzeug.wrappers import Request, Response
 from lucca_cards.cli import main
 from lucca_cards.sandbox import Faults, Sandbox, SandboxCredentials
 from lucca_cards.sandbox._server import ServedApp
+from served_sandbox import (
+    ephemeral_range,
+    port_is_free,
+    serve_command,
+    serve_sandbox,
+    two_free_ports,
+)
 
 SANDBOX_SOURCES = Path(__file__).resolve().parents[1] / "src" / "lucca_cards" / "sandbox"
 LINE_KEYS = {"lucca_url", "token_url", "client_id", "client_secret", "api_key", "cards_url",
@@ -50,37 +57,11 @@ def test_the_fakes_import_nothing_from_the_sdk() -> None:
     assert imports == {name: [] for name in imports}
 
 
-def two_free_ports() -> int:
-    """Return a port P such that P and P + 1 are both free (Lucca and Cards bind them)."""
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise AssertionError("no two consecutive free ports on loopback")
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lucca_cards", "sandbox", "serve", "--employees", "40",
-         "--departments", "6", "--seed", "4", "--lucca-rate-limit", "0",
-         "--cards-rate-limit", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        yield process, json.loads(line)
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+    with serve_sandbox("--employees", "40", "--departments", "6", "--seed", "4",
+                       "--lucca-rate-limit", "0", "--cards-rate-limit", "0") as child:
+        yield child.process, child.info
 
 
 def test_serve_prints_one_json_line_then_serves(
@@ -115,25 +96,53 @@ def test_serve_honours_the_port_and_the_webhook_url() -> None:
         received.append(Request(environ).get_data())
         return Response(status=204)(environ, start_response)
 
-    port = two_free_ports()
-    with ServedApp(receiver) as hook:
-        process = subprocess.Popen(  # noqa: S603 - our own console script
-            [sys.executable, "-m", "lucca_cards", "sandbox", "serve", "--port", str(port),
-             "--employees", "25", "--webhook-url", hook.url + "/cards"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
-        try:
-            assert process.stdout is not None
-            info = json.loads(process.stdout.readline())
-            assert info["lucca_url"] == f"http://127.0.0.1:{port}"
-            assert info["cards_url"] == f"http://127.0.0.1:{port + 1}/v1"
+    with ServedApp(receiver) as hook:  # on its free port before ours are picked
+        port = two_free_ports()
+        with serve_sandbox("--port", str(port), "--employees", "25",
+                           "--webhook-url", hook.url + "/cards", stop=signal.SIGINT) as child:
+            assert child.info["lucca_url"] == f"http://127.0.0.1:{port}"
+            assert child.info["cards_url"] == f"http://127.0.0.1:{port + 1}/v1"
             answer = requests.post(f"http://127.0.0.1:{port + 1}/_sandbox/activity",
                                    timeout=30, json={"learners": 2, "seed": 1})
             assert answer.json() == {"delivered": len(received), "failed": 0}
             assert received
-        finally:
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=10) == 0
+
+
+def test_the_ports_picked_for_serve_are_outside_the_kernels_range(tmp_path: Path) -> None:
+    low, high = ephemeral_range()
+    port = two_free_ports()
+    assert port + 1 < low or port > high
+    assert port_is_free(port) and port_is_free(port + 1)
+    assert ephemeral_range(tmp_path / "missing") == (32768, 60999)
+
+
+@pytest.mark.parametrize(("taken", "which"), [(1, "Cards listens on --port + 1"),
+                                              (0, "Lucca listens on --port")])
+def test_a_taken_port_is_one_line_and_exit_status_2(taken: int, which: str) -> None:
+    port = two_free_ports()
+    with socket.socket() as holder:  # another program holds one of the two ports
+        holder.bind(("127.0.0.1", port + taken))
+        holder.listen()
+        done = subprocess.run(  # noqa: S603 - this interpreter, our own CLI
+            serve_command("--port", str(port), "--employees", "20"),
+            capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr  # one line, no traceback
+    assert done.stderr.startswith(f"lucca-cards sandbox serve: cannot listen on port "
+                                  f"{port + taken} ({which}): ")
+    assert "--port 0 to pick free ones" in done.stderr
+
+
+def test_a_taken_port_raises_and_frees_the_other_one() -> None:
+    port = two_free_ports()
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", port + 1))
+        holder.listen()
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port + 1}: ") as caught:
+            Sandbox(employees=20, departments=6, port=port).start()
+    assert caught.value.errno == errno.EADDRINUSE
+    assert port_is_free(port)  # the Lucca server that did start was closed
 
 
 def test_bad_arguments_are_refused_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:

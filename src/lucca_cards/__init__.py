@@ -9,11 +9,11 @@ Only the names listed in ``__all__`` are public; everything else may change.
 
 from typing import TYPE_CHECKING, Any
 
-from ._http import Timeout
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
 from ._secret import Secret
 from ._version import __version__
+from ._wire import Timeout
 from .cards.client import CardsClient
 from .cards.models import (
     Badge,
@@ -42,6 +42,7 @@ from .errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    UnexpectedResponseError,
     ValidationError,
 )
 from .lucca.client import LuccaOAuthClient
@@ -124,6 +125,7 @@ __all__ = [
     "TrainingRecord",
     "TrainingRecordsWrite",
     "TransportError",
+    "UnexpectedResponseError",
     "UserImporter",
     "UserRow",
     "UserState",

@@ -3,6 +3,12 @@
 Both groups share one shape (``preview`` and ``import``, the same options, the same exit
 statuses); what differs, the importer and the preview's columns, lives in a
 :class:`_Target` per group.
+
+Everything printed from Lucca or a server (names, emails, reasons, error messages) goes
+through :func:`~lucca_cards._untrusted.printable` (text) or
+:func:`~lucca_cards._untrusted.escape_json` (``--json``): a name holding ``ESC`` or
+``U+202E`` shows escaped and never acts on the terminal; the JSON stays valid and decodes
+to the exact data.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any, Protocol, TextIO
 
 from tqdm import tqdm
 
+from ._untrusted import escape_json, printable
 from .cards.client import CardsClient
 from .cards.models import ConnectionMode
 from .config import Settings
@@ -86,9 +93,10 @@ def _user_table(rows: Sequence[UserRow]) -> list[str]:
     lines = [f"{plural(len(rows), 'employee')}: {summary or 'none'}", "",
              f"{'ID':<8} {'NAME':<30} {'EMAIL':<36} {'STATE':<18} REASON"]
     for row in rows:
-        lines.append(f"{row.employee.id:<8} {cut(row.name, 30):<30} "
-                     f"{cut(row.email or '(no email)', 36):<36} "
-                     f"{row.state.value.replace('_', ' '):<18} {row.reason or ''}".rstrip())
+        lines.append(f"{printable(row.employee.id):<8} {cut(printable(row.name), 30):<30} "
+                     f"{cut(printable(row.email or '(no email)'), 36):<36} "
+                     f"{row.state.value.replace('_', ' '):<18} "
+                     f"{printable(row.reason or '')}".rstrip())
     return lines
 
 
@@ -130,9 +138,10 @@ def _department_table(rows: Sequence[DepartmentRow]) -> list[str]:
              f"{'ID':<8} {'NAME':<32} {'MEMBERS':>7}  {'GROUP':<6} {'MISSING':>7}  "
              "SHARES A NAME WITH"]
     for row in rows:
-        shares = ", ".join(row.same_name)
-        note = f"  ({row.reason})" if row.reason else ""
-        lines.append(f"{row.department.id:<8} {cut(row.name, 32):<32} {row.members:>7}  "
+        shares = printable(", ".join(row.same_name))
+        note = f"  ({printable(row.reason)})" if row.reason else ""
+        lines.append(f"{printable(row.department.id):<8} {cut(printable(row.name), 32):<32} "
+                     f"{row.members:>7}  "
                      f"{'yes' if row.group_exists else 'no':<6} {row.missing:>7}  "
                      f"{shares}{note}".rstrip())
     return lines
@@ -237,10 +246,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
                 return _preview(target, importer, args, out)
             return _import(target, importer, args, settings, out, err)
     except ConfigurationError as error:
-        print(f"lucca-cards: configuration error: {error}", file=err)
+        print(f"lucca-cards: configuration error: {printable(str(error))}", file=err)
         return 2
-    except LuccaCardsError as error:
-        print(f"lucca-cards: {error}", file=err)
+    except LuccaCardsError as error:  # its message may quote a server: printable
+        print(f"lucca-cards: {printable(str(error))}", file=err)
         return 1
     except KeyboardInterrupt:
         print("lucca-cards: interrupted. What was written stays written; run the same "
@@ -277,7 +286,7 @@ def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,
              for n, line in enumerate(target.table(rows))]
     if missing:
         lines.append(f"not found in Lucca (among the {target.item}s considered): "
-                     + ", ".join(missing))
+                     + printable(", ".join(missing)))
     print("\n".join(lines), file=out)
     return 0
 
@@ -294,7 +303,7 @@ def _import(target: _Target, importer: _Importer, args: argparse.Namespace,
         report = importer.run(None if args.all else args.ids, notify=notify,
                               connection_mode=mode, dry_run=args.dry_run, progress=bar)
     if args.json:
-        print(report.to_json(indent=2), file=out)
+        print(escape_json(report.to_json(indent=2)), file=out)
     else:
         print("\n".join(readable(report)), file=out)
     return 0 if report.ok else 1
@@ -324,7 +333,8 @@ def readable(report: SyncReport) -> list[str]:
     """Return the report as text: the summary, items that need a look, then the notes.
 
     Failed and skipped items are all listed; created, linked and added ones up to
-    :data:`SHOWN` each; unchanged ones are only counted.
+    :data:`SHOWN` each; unchanged ones are only counted. Names, emails, reasons and
+    notes are escaped for a terminal (:func:`~lucca_cards._untrusted.printable`).
     """
     lines = [str(report)]
     if report.dry_run:
@@ -337,7 +347,7 @@ def readable(report: SyncReport) -> list[str]:
             more = len(items) - len(shown)
             lines.append(f"  … and {more} more {outcome.value.replace('_', ' ')} "
                          "(--json lists every item)")
-    lines += [f"note: {note}" for note in report.notes]
+    lines += [printable(f"note: {note}") for note in report.notes]
     if not report.ok:
         lines.append(f"{len(report.failed)} failed: run the same command again to retry them "
                      "(nothing is duplicated).")
@@ -345,7 +355,8 @@ def readable(report: SyncReport) -> list[str]:
 
 
 def _json(data: Any, out: TextIO) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
+    # ensure_ascii=False keeps accents readable but writes U+202E, DEL and C1 raw.
+    print(escape_json(json.dumps(data, ensure_ascii=False, indent=2)), file=out)
 
 
 def plural(count: int, noun: str) -> str:

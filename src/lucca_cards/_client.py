@@ -10,14 +10,24 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar
 import attrs
 import requests
 
-from ._http import Auth, Timeout, Transport
+from ._auth import Auth
+from ._http import DEFAULT_MAX_RESPONSE_BYTES, Transport
 from ._ratelimit import Clock, RateLimiter, Sleep, shared_limiter
 from ._retry import RetryPolicy
+from ._wire import Timeout
+from .errors import ConfigurationError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 _C = TypeVar("_C", bound="BaseClient")
+
+
+def _byte_count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigurationError(
+            attribute.name, f"{value!r} is not a number of bytes; give a positive whole number"
+        )
 
 
 class TransportOptions(TypedDict, total=False):
@@ -32,6 +42,7 @@ class TransportOptions(TypedDict, total=False):
     clock: Clock
     sleep: Sleep
     session: requests.Session | None
+    max_response_bytes: int
 
 
 def client_options(
@@ -52,6 +63,8 @@ class ClientOptions:
         rate_limiter: an explicit limiter; by default the host's process-wide one.
         clock, sleep: injectable time, so tests never wait.
         session: a :class:`requests.Session` to reuse (the client will not close it).
+        max_response_bytes: the largest answer read (64 MiB by default); past it reading
+            stops and :class:`~lucca_cards.errors.UnexpectedResponseError` is raised.
     """
 
     requests_per_minute: float
@@ -61,6 +74,9 @@ class ClientOptions:
     clock: Clock = time.monotonic
     sleep: Sleep = time.sleep
     session: requests.Session | None = None
+    max_response_bytes: int = attrs.field(
+        default=DEFAULT_MAX_RESPONSE_BYTES, validator=_byte_count
+    )
 
     def transport(
         self,
@@ -70,8 +86,12 @@ class ClientOptions:
         auth: Auth,
         headers: Mapping[str, str] | None = None,
         hints: Mapping[int, str] | None = None,
+        url_setting: str = "",
     ) -> Transport:
-        """Build the transport of one API with these options."""
+        """Build the transport of one API with these options.
+
+        ``url_setting`` names the setting holding ``base_url`` in messages (``LUCCA_URL``).
+        """
         limiter = self.rate_limiter or self._default_limiter(base_url)
         return Transport(
             base_url,
@@ -85,6 +105,8 @@ class ClientOptions:
             clock=self.clock,
             sleep=self.sleep,
             session=self.session,
+            url_setting=url_setting,
+            max_response_bytes=self.max_response_bytes,
         )
 
     def _default_limiter(self, base_url: str) -> RateLimiter:

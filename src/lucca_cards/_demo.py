@@ -9,6 +9,11 @@ from the sandbox's request logs), and how many requests the whole tour took.
 Pace: the sandbox's rate limits are lifted for the tour, or the ~230 accounts the import
 creates would take four minutes at Cards' 60 a minute; the tour ends with the time the same
 requests take at the SDK's default rates (40 a minute for Lucca, 60 for Cards).
+
+Names from the sandbox are printed the way every command prints data from Lucca: through
+:func:`~lucca_cards._untrusted.printable` (or ``repr``, which escapes every character
+it does), so a hostile name added to the sandbox shows escaped and never acts on the
+terminal.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from ._cli_sync import cut, plural
+from ._untrusted import printable
 from .cards.client import CardsClient
 from .cards.models import CardsUser
 from .lucca.client import LuccaOAuthClient
@@ -100,9 +106,9 @@ def _employees(people: list[Employee], tree: list[Department], out: TextIO) -> N
     summary = " · ".join(f"{status} {count}" for status, count in sorted(statuses.items()))
     _title(f"Lucca employees: {len(people)} in one paged sweep ({summary})", out)
     for person in people[:_SHOWN]:
-        name = cut(f"{person.given_name} {person.family_name}", 30)
-        email = cut(person.email or "(no email)", 34)
-        department = names.get(person.department_id or "", "?")
+        name = cut(printable(f"{person.given_name} {person.family_name}"), 30)
+        email = cut(printable(person.email or "(no email)"), 34)
+        department = printable(names.get(person.department_id or "") or "?")
         print(f"  {name:<30} {email:<34} {department}", file=out)
     print(f"  … and {max(len(people) - _SHOWN, 0)} more", file=out)
 
@@ -117,8 +123,8 @@ def _departments(people: list[Employee], tree: list[Department], out: TextIO) ->
     def show(parent: str | None, depth: int) -> None:
         for department in children.get(parent, []):
             archived = ", archived" if department.is_archived else ""
-            print(f"  {'  ' * depth}{department.name} [{members[department.id]}{archived}]",
-                  file=out)
+            name = printable(department.name or "")
+            print(f"  {'  ' * depth}{name} [{members[department.id]}{archived}]", file=out)
             show(department.id, depth + 1)
 
     show(None, 0)
@@ -210,7 +216,7 @@ class _ImportTour:
         refused = [row for row in rows if row.state is UserState.CANNOT_BE_IMPORTED]
         self._say("Cannot be imported, and why:")
         for row in refused[:_REFUSED_SHOWN]:
-            self._say(f"  {cut(row.name, 30):<30} {row.reason}")
+            self._say(f"  {cut(printable(row.name), 30):<30} {printable(row.reason or '')}")
         if len(refused) > _REFUSED_SHOWN:
             self._say(f"  … and {len(refused) - _REFUSED_SHOWN} more")
         self._sent()
@@ -226,7 +232,7 @@ class _ImportTour:
             for line in report.lines([SyncOutcome.FAILED]):
                 self._say(f"  {line}")
             for note in report.notes if notes else ():
-                self._say(f"  note: {note}")
+                self._say(printable(f"  note: {note}"))
         return self._sent()
 
     def _summary(self, rows: list[UserRow], accounts: int, groups: int, rerun: int) -> None:

@@ -8,7 +8,9 @@ does not know are kept in ``extra``, so a server that adds a field never breaks 
 
 from __future__ import annotations
 
+import math
 import re
+import typing
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
 from typing import Any, ClassVar, TypeVar
@@ -16,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
+from cattrs.v import format_exception
 
 from .errors import ValidationError
 
@@ -61,7 +64,9 @@ def parse_datetime(value: Any) -> datetime:
     """
     if isinstance(value, datetime):
         return value
-    text = str(value).strip().replace(" ", "T", 1)
+    if not isinstance(value, str):
+        raise TypeError(f"expected a date-time string, got {type(value).__name__}")
+    text = value.strip().replace(" ", "T", 1)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
@@ -72,7 +77,9 @@ def parse_date(value: Any) -> date:
     """Parse ``YYYY-MM-DD`` (or a date-time, keeping its date)."""
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise TypeError(f"expected a date string, got {type(value).__name__}")
+    text = value.strip()
     return date.fromisoformat(text) if len(text) == 10 else parse_datetime(text).date()
 
 
@@ -120,9 +127,116 @@ def api_key(cls: type[ApiModel], field: attrs.Attribute[Any]) -> str:
     return camel(field.name) if cls.api_naming == "camel" else field.name
 
 
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+             int: "a number", float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+# Strict leaf hooks: cattrs' defaults call str(), int(), bool() on whatever comes, which
+# turns an object into "{'x': 1}", "false" into True and a string into a list of letters.
+# A server that sends the wrong type gets a clear refusal instead.
+
+
+def _text(value: Any, _: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # numeric ids and codes, sent as numbers by some endpoints
+    raise TypeError(f"expected a string, got {_kind(value)}")
+
+
+def _whole(value: Any, _: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise TypeError(f"expected a whole number, got {_kind(value)}")
+
+
+def _real(value: Any, _: Any) -> float:
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise TypeError(f"expected a number, got the text {value[:20]!r}") from None
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise TypeError(f"expected a number, got {_kind(value)}")
+    if not math.isfinite(number):
+        raise TypeError("expected a finite number")
+    return float(number)
+
+
+_FLAGS = {"true": True, "false": False, "1": True, "0": False}
+
+
+def _flag(value: Any, _: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)  # PHP backends send booleans as 0/1
+    if isinstance(value, str) and value.strip().lower() in _FLAGS:
+        return _FLAGS[value.strip().lower()]
+    raise TypeError(f"expected true or false, got {_kind(value)}")
+
+
+def _when(value: Any, _: Any) -> datetime:
+    if not isinstance(value, (str, datetime)):
+        raise TypeError(f"expected a date-time string, got {_kind(value)}")
+    return parse_datetime(value)
+
+
+def _day(value: Any, _: Any) -> date:
+    if not isinstance(value, (str, date)):
+        raise TypeError(f"expected a date string, got {_kind(value)}")
+    return parse_date(value)
+
+
+def _is_collection(kind: Any, origin: type) -> bool:
+    return typing.get_origin(kind) is origin
+
+
+def _list_hook(kind: Any) -> Callable[[Any, Any], list[Any]]:
+    (item,) = typing.get_args(kind) or (Any,)
+
+    def structure(value: Any, _: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise TypeError(f"expected a list, got {_kind(value)}")
+        return [converter.structure(entry, item) for entry in value]
+
+    return structure
+
+
+def _tuple_hook(kind: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
+    item = (typing.get_args(kind) or (Any,))[0]
+
+    def structure(value: Any, _: Any) -> tuple[Any, ...]:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected a list, got {_kind(value)}")
+        return tuple(converter.structure(entry, item) for entry in value)
+
+    return structure
+
+
+def _dict_hook(kind: Any) -> Callable[[Any, Any], dict[Any, Any]]:
+    def structure(value: Any, _: Any) -> dict[Any, Any]:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an object, got {_kind(value)}")
+        return dict(value)
+
+    return structure
+
+
 converter = cattrs.Converter()
-converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
-converter.register_structure_hook(date, lambda value, _: parse_date(value))
+for _kind_of, _hook in ((str, _text), (int, _whole), (float, _real), (bool, _flag),
+                        (datetime, _when), (date, _day)):
+    converter.register_structure_hook(_kind_of, _hook)
+converter.register_structure_hook_factory(lambda t: _is_collection(t, list), _list_hook)
+converter.register_structure_hook_factory(lambda t: _is_collection(t, tuple), _tuple_hook)
+converter.register_structure_hook_factory(lambda t: _is_collection(t, dict), _dict_hook)
 
 
 def _model_hook(cls: type[ApiModel]) -> Callable[[Mapping[str, Any], Any], ApiModel]:
@@ -146,6 +260,18 @@ converter.register_structure_hook_factory(
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, cattrs.BaseValidationError):
-        notes = cattrs.transform_error(exc)
+        notes = cattrs.transform_error(exc, format_exception=_say)
         return "; ".join(notes[:5])
-    return str(exc)
+    return _say(exc, None)
+
+
+def _say(exc: BaseException, kind: Any) -> str:
+    """Word one refusal without the value itself (it may be long, or not ours to show)."""
+    text = str(exc)
+    if isinstance(exc, (TypeError, ValueError)) and text.startswith("expected"):
+        return text
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, ValueError):
+        return f"invalid value for {getattr(kind, '__name__', kind)}"
+    return format_exception(exc, kind)

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from ratelimit import RateLimitDecorator, RateLimitException
 
+from ._checks import check_rate
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
@@ -23,6 +25,10 @@ class RateLimiter:
 
     Built on :mod:`ratelimit` with a window of one call, so it cannot burst. ``clock`` and
     ``sleep`` are injectable: tests pass a fake clock and never wait.
+
+    Raises:
+        ConfigurationError: ``requests_per_minute`` is not a finite number, 0 or more
+            (NaN would never let a call through; infinity would divide by zero).
 
     >>> limiter = RateLimiter(40)        # one call every 1.5 s
     >>> limiter.interval
@@ -36,8 +42,7 @@ class RateLimiter:
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
     ) -> None:
-        if requests_per_minute < 0:
-            raise ValueError("requests_per_minute must be >= 0 (0 = unlimited)")
+        requests_per_minute = check_rate("requests_per_minute", requests_per_minute)
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -60,7 +65,12 @@ class RateLimiter:
         self._gate = window(_nothing)
 
     def tighten(self, requests_per_minute: float) -> None:
-        """Lower the rate to ``requests_per_minute`` if that is stricter (never raise it)."""
+        """Lower the rate to ``requests_per_minute`` if that is stricter (never raise it).
+
+        Raises:
+            ConfigurationError: ``requests_per_minute`` is not a finite number, 0 or more.
+        """
+        requests_per_minute = check_rate("requests_per_minute", requests_per_minute)
         with self._lock:
             stricter = requests_per_minute > 0 and (
                 not self.requests_per_minute or requests_per_minute < self.requests_per_minute

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
+
+
+def _is_text(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
+    # A TypeError, like any value type given the wrong type: Secret does not know which
+    # setting it holds; Settings and the clients check first and name the setting.
+    if not isinstance(value, str):
+        raise TypeError(f"Secret holds a str, not {type(value).__name__}")
 
 
 @attrs.frozen(repr=False)
@@ -12,6 +21,9 @@ class Secret:
     ``str()``, ``repr()`` and f-strings all print ``'********'``; only :meth:`reveal`
     hands out the value, and only the transport calls it, to build a header.
 
+    The value must be a ``str``: anything else (``bytes``, a number, ``None``) raises
+    :class:`TypeError`, whose message gives the type, never the value.
+
     >>> key = Secret("s3cr3t")
     >>> print(key, repr(key))
     ******** Secret('********')
@@ -19,7 +31,7 @@ class Secret:
     's3cr3t'
     """
 
-    _value: str = attrs.field(alias="value")
+    _value: str = attrs.field(alias="value", validator=_is_text)
 
     def reveal(self) -> str:
         """Return the secret value itself; call it only to put it on the wire."""

@@ -27,24 +27,39 @@ A TOML file has four tables::
     [import]
     notify = false
     connection_mode = "sso"
+
+Every value is checked when the settings are built (see :mod:`lucca_cards._checks` and
+the configuration page of the docs): a value that cannot work raises
+:class:`~lucca_cards.ConfigurationError` naming it the way it was given, the keyword
+(``lucca_requests_per_minute``), the environment variable (``LUCCA_REQUESTS_PER_MINUTE``)
+or the TOML key (``[lucca] requests_per_minute (LUCCA_REQUESTS_PER_MINUTE)``).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import difflib
 import os
 import sys
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
+from ._checks import (
+    check_connection_mode,
+    check_flag,
+    check_header_name,
+    check_rate,
+    check_scopes,
+    check_secret,
+    check_text,
+    check_url,
+)
 from ._secret import Secret
-from .cards.models import ConnectionMode
+from ._values import ConnectionMode, StatsFieldCodes
 from .errors import ConfigurationError
-from .lucca.training_records import StatsFieldCodes
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,6 +72,8 @@ DEFAULT_API_VERSION = "2024-11-01"
 DEFAULT_CARDS_URL = "https://api.cards-microlearning.com/v1"
 LUCCA_MAX_REQUESTS_PER_MINUTE = 50
 
+# The six stats codes: [stats] field/title/…, LUCCA_STATS_FIELD/LUCCA_STATS_TITLE/…
+_CODE_NAMES = ("field", "title", "link", "progress", "score", "last_completion_date")
 # setting name -> (TOML table, TOML key, environment variable)
 _SOURCES: dict[str, tuple[str, str, str]] = {
     "lucca_url": ("lucca", "url", "LUCCA_URL"),
@@ -74,11 +91,71 @@ _SOURCES: dict[str, tuple[str, str, str]] = {
     "cards_webhook_secret": ("cards", "webhook_secret", "CARDS_WEBHOOK_SECRET"),
     "cards_signature_header": ("cards", "signature_header", "CARDS_SIGNATURE_HEADER"),
     "stats_enabled": ("stats", "enabled", "LUCCA_STATS_ENABLED"),
+    **{f"stats_{c}": ("stats", c, f"LUCCA_STATS_{c.upper()}") for c in _CODE_NAMES},
     "import_notify": ("import", "notify", "CARDS_IMPORT_NOTIFY"),
     "import_connection_mode": ("import", "connection_mode", "CARDS_IMPORT_CONNECTION_MODE"),
 }
-# The six stats codes: [stats] field/title/…, LUCCA_STATS_FIELD/LUCCA_STATS_TITLE/…
-_CODE_NAMES = ("field", "title", "link", "progress", "score", "last_completion_date")
+_TABLES = tuple(dict.fromkeys(table for table, _, _ in _SOURCES.values()))
+# "[lucca] client_secret" -> "lucca_client_secret"
+_PLACES = {f"[{table}] {key}": name for name, (table, key, _) in _SOURCES.items()}
+
+_LUCCA_LIMIT = (
+    f"Lucca allows {LUCCA_MAX_REQUESTS_PER_MINUTE} requests per minute per tenant, shared "
+    "with the tenant's other integrations; use 40 or less"
+)
+_LUCCA_KEYS, _CARDS_KEYS = "(Lucca's integration keys)", "(Cards back-office, API & Webhooks)"
+
+Check = Callable[[str, Any], Any]
+
+
+def _check_codes(setting: str, value: Any) -> StatsFieldCodes:
+    if not isinstance(value, StatsFieldCodes):
+        raise ConfigurationError(
+            setting, f"is {type(value).__name__}; give a StatsFieldCodes(field=…, title=…)"
+        )
+    return value
+
+
+# setting -> its check; the clients' constructors apply the same ones (check_setting).
+_CHECKS: dict[str, Check] = {
+    "lucca_url": partial(check_url, root_only=True),
+    "lucca_client_id": partial(check_text, what=f"the OAuth client id {_LUCCA_KEYS}"),
+    "lucca_client_secret": partial(check_secret, what=f"the OAuth client secret {_LUCCA_KEYS}"),
+    "lucca_token_url": partial(check_url, example=DEFAULT_TOKEN_URL),
+    "lucca_scopes": partial(check_scopes, what=f"the scopes (default {DEFAULT_SCOPES!r})"),
+    "lucca_api_version": partial(
+        check_text, what=f"the Api-Version (default {DEFAULT_API_VERSION})", header=True
+    ),
+    "lucca_api_key": partial(check_secret, what=f"the legacy API key {_LUCCA_KEYS}", header=True),
+    "lucca_requests_per_minute": partial(
+        check_rate, maximum=LUCCA_MAX_REQUESTS_PER_MINUTE, over_maximum=_LUCCA_LIMIT
+    ),
+    "cards_tenant": partial(check_text, what=f"the workspace id {_CARDS_KEYS}", header=True),
+    "cards_api_key": partial(check_secret, what=f"the API key {_CARDS_KEYS}", header=True),
+    "cards_url": partial(check_url, example=DEFAULT_CARDS_URL),
+    "cards_requests_per_minute": check_rate,
+    "cards_webhook_secret": partial(check_secret, what=f"the webhook secret {_CARDS_KEYS}"),
+    "cards_signature_header": check_header_name,
+    "stats_enabled": check_flag,
+    "stats_codes": _check_codes,
+    "import_notify": check_flag,
+    "import_connection_mode": check_connection_mode,
+}
+
+
+def check_setting(setting: str, value: Any) -> Any:
+    """Check ``value`` as :class:`Settings` checks ``setting``; return it normalised.
+
+    The clients' constructors call it, so that ``CardsClient(tenant=…)`` refuses what
+    ``Settings(cards_tenant=…)`` refuses, with the same message.
+
+    Raises:
+        ConfigurationError: the value cannot work; ``setting`` names it.
+
+    >>> check_setting("cards_tenant", " acme ")
+    'acme'
+    """
+    return _CHECKS[setting](setting, value)
 
 
 def _where(setting: str) -> str:
@@ -86,103 +163,54 @@ def _where(setting: str) -> str:
     return f"pass {setting}=…, set {env}, or set {key} under [{table}] in the TOML file"
 
 
-def _secret(value: str | Secret | None) -> Secret | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, Secret) else Secret(str(value))
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or str(value).strip() == "" else str(value).strip()
-
-
-def _flag(value: Any) -> Any:
-    text = str(value).strip().lower()
-    if isinstance(value, bool) or text not in _FLAGS:
-        return value
-    return _FLAGS[text]
-
-
-_FLAGS = {
-    "1": True,
-    "true": True,
-    "yes": True,
-    "on": True,
-    "0": False,
-    "false": False,
-    "no": False,
-    "off": False,
-    "": False,
-}
-
-
-def _check_url(setting: str, url: str | None, *, root_only: bool = False) -> None:
-    if url is None:
-        return
-    parts = urlsplit(url)
-    if parts.scheme not in {"https", "http"} or not parts.hostname:
-        raise ConfigurationError(
-            setting,
-            f"{url!r} is not an http(s) URL; expected something like https://acme.ilucca.net",
-        )
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ConfigurationError(
-            setting,
-            f"http:// is refused for {parts.hostname}: keys would travel in clear. Use https://",
-        )
-    if root_only and parts.path.rstrip("/").endswith(("/lucca-api", "/api/v3", "/api")):
-        raise ConfigurationError(
-            setting, "give the tenant's root URL (https://acme.ilucca.net), without the API path"
-        )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 # Converters never raise: a value they cannot convert is passed on unchanged, and the
 # field's validator, which knows the setting's name, reports it.
 
 
-def _number(value: Any) -> Any:
+def _lenient(check: Check, value: Any) -> Any:
+    if value is None:
+        return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        return check("", value)
+    except ConfigurationError:
         return value
 
 
-def _mode(value: Any) -> Any:
-    try:
-        return ConnectionMode(value)
-    except ValueError:
-        return value
+def _to_text(value: Any) -> Any:
+    return _lenient(check_text, value)
 
 
-def _expect(kind: type, what: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+def _to_secret(value: Any) -> Any:
+    return _lenient(check_secret, value)
+
+
+def _to_scopes(value: Any) -> Any:
+    return _lenient(check_scopes, value)
+
+
+def _to_rate(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    return _lenient(check_rate, value)
+
+
+def _to_flag(value: Any) -> Any:
+    return _lenient(check_flag, value)
+
+
+def _to_mode(value: Any) -> Any:
+    return _lenient(check_connection_mode, value)
+
+
+def _checked(*, optional: bool = False) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, kind):
-            raise ConfigurationError(attribute.name, f"{value!r} is invalid: expected {what}")
+        if value is not None or not optional:
+            check_setting(attribute.name, value)
 
     return validate
-
-
-def _validate_rate(setting: str, value: float, maximum: float | None = None) -> None:
-    if value < 0:
-        raise ConfigurationError(
-            setting,
-            f"{value} is negative; give requests per minute (0 turns client-side throttling off)",
-        )
-    if maximum is not None and value > maximum:
-        raise ConfigurationError(
-            setting,
-            f"{value} is above Lucca's limit of {maximum:g} "
-            "requests per minute per tenant; use 40 or less",
-        )
 
 
 @attrs.frozen(kw_only=True)
@@ -190,6 +218,9 @@ class Settings:
     """The integration's configuration. Every field is optional until a client needs it.
 
     Secrets are held as :class:`~lucca_cards.Secret`, so ``repr(settings)`` is safe to log.
+    ``None`` leaves an optional setting unset; a blank value is refused. Texts and secrets
+    lose their surrounding blanks; everything else that cannot work is refused (see the
+    configuration page of the docs).
 
     Attributes:
         lucca_url: the tenant's root URL, e.g. ``https://acme.ilucca.net``.
@@ -202,51 +233,53 @@ class Settings:
         cards_webhook_secret, cards_signature_header: to verify Cards webhooks.
         stats_enabled, stats_codes: whether and where statistics are published.
         import_notify, import_connection_mode: defaults of the user imports.
+
+    Raises:
+        ConfigurationError: a value cannot work; ``setting`` names it.
     """
 
-    lucca_url: str | None = attrs.field(default=None, converter=_text)
-    lucca_client_id: str | None = attrs.field(default=None, converter=_text)
-    lucca_client_secret: Secret | None = attrs.field(default=None, converter=_secret)
-    lucca_token_url: str = attrs.field(default=DEFAULT_TOKEN_URL, converter=str)
-    lucca_scopes: str = attrs.field(default=DEFAULT_SCOPES, converter=str)
-    lucca_api_version: str = attrs.field(default=DEFAULT_API_VERSION, converter=str)
-    lucca_api_key: Secret | None = attrs.field(default=None, converter=_secret)
+    lucca_url: str | None = attrs.field(default=None, validator=_checked(optional=True))
+    lucca_client_id: str | None = attrs.field(
+        default=None, converter=_to_text, validator=_checked(optional=True)
+    )
+    lucca_client_secret: Secret | None = attrs.field(
+        default=None, converter=_to_secret, validator=_checked(optional=True)
+    )
+    lucca_token_url: str = attrs.field(default=DEFAULT_TOKEN_URL, validator=_checked())
+    lucca_scopes: str = attrs.field(
+        default=DEFAULT_SCOPES, converter=_to_scopes, validator=_checked()
+    )
+    lucca_api_version: str = attrs.field(
+        default=DEFAULT_API_VERSION, converter=_to_text, validator=_checked()
+    )
+    lucca_api_key: Secret | None = attrs.field(
+        default=None, converter=_to_secret, validator=_checked(optional=True)
+    )
     lucca_requests_per_minute: float = attrs.field(
-        default=40.0, converter=_number, validator=_expect(float, "a number of requests per minute")
+        default=40.0, converter=_to_rate, validator=_checked()
     )
-    cards_tenant: str | None = attrs.field(default=None, converter=_text)
-    cards_api_key: Secret | None = attrs.field(default=None, converter=_secret)
-    cards_url: str = attrs.field(default=DEFAULT_CARDS_URL, converter=str)
+    cards_tenant: str | None = attrs.field(
+        default=None, converter=_to_text, validator=_checked(optional=True)
+    )
+    cards_api_key: Secret | None = attrs.field(
+        default=None, converter=_to_secret, validator=_checked(optional=True)
+    )
+    cards_url: str = attrs.field(default=DEFAULT_CARDS_URL, validator=_checked())
     cards_requests_per_minute: float = attrs.field(
-        default=60.0, converter=_number, validator=_expect(float, "a number of requests per minute")
+        default=60.0, converter=_to_rate, validator=_checked()
     )
-    cards_webhook_secret: Secret | None = attrs.field(default=None, converter=_secret)
-    cards_signature_header: str = attrs.field(default="Signature", converter=str)
-    stats_enabled: bool = attrs.field(
-        default=False, converter=_flag, validator=_expect(bool, "true or false")
+    cards_webhook_secret: Secret | None = attrs.field(
+        default=None, converter=_to_secret, validator=_checked(optional=True)
     )
-    stats_codes: StatsFieldCodes = attrs.field(factory=StatsFieldCodes)
-    import_notify: bool = attrs.field(
-        default=False, converter=_flag, validator=_expect(bool, "true or false")
+    cards_signature_header: str = attrs.field(
+        default="Signature", converter=_to_text, validator=_checked()
     )
+    stats_enabled: bool = attrs.field(default=False, converter=_to_flag, validator=_checked())
+    stats_codes: StatsFieldCodes = attrs.field(factory=StatsFieldCodes, validator=_checked())
+    import_notify: bool = attrs.field(default=False, converter=_to_flag, validator=_checked())
     import_connection_mode: ConnectionMode = attrs.field(
-        default=ConnectionMode.PASSWORD,
-        converter=_mode,
-        validator=_expect(ConnectionMode, "'password' or 'sso'"),
+        default=ConnectionMode.PASSWORD, converter=_to_mode, validator=_checked()
     )
-
-    def __attrs_post_init__(self) -> None:
-        _check_url("lucca_url", self.lucca_url, root_only=True)
-        _check_url("lucca_token_url", self.lucca_token_url)
-        _check_url("cards_url", self.cards_url)
-        _validate_rate(
-            "lucca_requests_per_minute",
-            self.lucca_requests_per_minute,
-            LUCCA_MAX_REQUESTS_PER_MINUTE,
-        )
-        _validate_rate("cards_requests_per_minute", self.cards_requests_per_minute)
-        if not self.lucca_scopes.split():
-            raise ConfigurationError("lucca_scopes", f"is empty; the default is {DEFAULT_SCOPES!r}")
 
     def require(self, *names: str) -> None:
         """Raise :class:`ConfigurationError` for the first of ``names`` that is not set."""
@@ -262,7 +295,8 @@ class Settings:
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], **overrides: Any) -> Settings:
         """Read a TOML file (see the module docstring), then apply ``overrides``."""
-        return cls._build({**_from_toml(Path(path)), **overrides})
+        values, labels = _from_toml(Path(path))
+        return cls._build({**values, **overrides}, {**labels, **{k: k for k in overrides}})
 
     @classmethod
     def load(
@@ -272,61 +306,111 @@ class Settings:
         environ: Mapping[str, str] | None = None,
         **overrides: Any,
     ) -> Settings:
-        """Merge a TOML file (if given), the environment, then ``overrides``; validate."""
-        values = _from_toml(Path(path)) if path is not None else {}
-        values.update(_from_env(os.environ if environ is None else environ))
+        """Merge a TOML file (if given), the environment, then ``overrides``; validate.
+
+        Raises:
+            ConfigurationError: a value cannot work, named the way it was given: the TOML
+                key and its environment variable, the environment variable, or the keyword.
+        """
+        values, labels = _from_toml(Path(path)) if path is not None else ({}, {})
+        for name, value in _from_env(os.environ if environ is None else environ).items():
+            values[name], labels[name] = value, _SOURCES[name][2]
         values.update(overrides)
-        return cls._build(values)
+        labels.update({name: name for name in overrides})
+        return cls._build(values, labels)
 
     @classmethod
-    def _build(cls, values: dict[str, Any]) -> Settings:
+    def _build(cls, values: dict[str, Any], labels: Mapping[str, str]) -> Settings:
+        try:
+            return cls._construct(values)
+        except ConfigurationError as error:
+            raise _relabel(error, labels) from None
+
+    @classmethod
+    def _construct(cls, given: dict[str, Any]) -> Settings:
+        # None leaves a setting to its default, as if it were not given.
+        values = {name: value for name, value in given.items() if value is not None}
         codes = values.pop("stats_codes", None)
         code_values = {
-            name: values.pop(f"stats_{name}") for name in _CODE_NAMES if f"stats_{name}" in values
+            name: _to_text(values.pop(f"stats_{name}"))
+            for name in _CODE_NAMES
+            if f"stats_{name}" in values
         }
-        for name, value in code_values.items():
-            if not isinstance(value, str) or not value.startswith("e_") or len(value) < 3:
-                raise ConfigurationError(
-                    f"stats_{name}",
-                    f"{value!r} is not a Lucca extended "
-                    "field code; codes start with e_ (e.g. e_formation)",
-                )
-        if code_values or codes is None:
+        if codes is None or (code_values and isinstance(codes, StatsFieldCodes)):
             codes = attrs.evolve(codes or StatsFieldCodes(), **code_values)
-        unknown = sorted(set(values) - {f.name for f in attrs.fields(cls)})
+        names = [f.name for f in attrs.fields(cls)] + [f"stats_{c}" for c in _CODE_NAMES]
+        unknown = sorted(set(values) - set(names))
         if unknown:
-            raise ConfigurationError(unknown[0], "is not a setting; see Settings for the names")
+            close = difflib.get_close_matches(unknown[0], names, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see Settings for the names"
+            raise ConfigurationError(unknown[0], f"is not a setting; {hint}")
         return cls(stats_codes=codes, **values)
 
 
+def _relabel(error: ConfigurationError, labels: Mapping[str, str]) -> ConfigurationError:
+    """Name the setting of ``error`` the way the user gave it (TOML key, variable, keyword)."""
+    name = error.setting
+    if name.startswith("stats_codes."):
+        name = "stats_" + name.removeprefix("stats_codes.")
+    label = labels.get(name, error.setting)
+    return error if label == error.setting else ConfigurationError(label, error.problem)
+
+
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    values = {name: environ[env] for name, (_, _, env) in _SOURCES.items() if env in environ}
-    for name in _CODE_NAMES:
-        env = f"LUCCA_STATS_{name.upper()}"
-        if env in environ:
-            values[f"stats_{name}"] = environ[env]
-    return values
+    return {name: environ[env] for name, (_, _, env) in _SOURCES.items() if env in environ}
 
 
-def _from_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigurationError("config file", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        # utf-8-sig: a byte-order mark, as some Windows editors write, is not an error.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            "config file",
+            f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+            "save it as UTF-8, which TOML requires",
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError("config file", f"{path} is not valid TOML: {exc}") from None
-    by_place = {(table, key): name for name, (table, key, _) in _SOURCES.items()}
-    by_place.update({("stats", code): f"stats_{code}" for code in _CODE_NAMES})
+
+
+def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """Read the settings of a TOML file, and how to name each one in an error."""
     values: dict[str, Any] = {}
-    for table, entries in document.items():
-        if not isinstance(entries, dict):
-            raise ConfigurationError(table, f"{path}: expected a [{table}] table")
+    labels: dict[str, str] = {}
+    for table, entries in _read_toml(path).items():
+        if not isinstance(entries, dict) or (table not in _TABLES and not entries):
+            raise _unknown_place(path, table, None, bare=not isinstance(entries, dict))
         for key, value in entries.items():
-            name = by_place.get((table, key))
+            name = _PLACES.get(f"[{table}] {key}")
             if name is None:
-                raise ConfigurationError(
-                    f"[{table}] {key}",
-                    f"{path}: unknown setting; see the configuration page of the docs",
-                )
+                raise _unknown_place(path, table, key)
             values[name] = value
-    return values
+            labels[name] = f"[{table}] {key} ({_SOURCES[name][2]})"
+    return values, labels
+
+
+def _unknown_place(
+    path: Path, table: str, key: str | None, *, bare: bool = False
+) -> ConfigurationError:
+    """Build the error of an unknown key or table, suggesting the closest known one."""
+    tables = [f"[{t}]" for t in _TABLES]
+    if bare:  # a key above every table: name the tables that hold a key of that name
+        close = [p for p in _PLACES if p.endswith(f"] {table}")]
+        place, problem = table, f"is outside any table in {path}"
+    elif key is None:
+        close = difflib.get_close_matches(f"[{table}]", tables, n=1)
+        place, problem = f"[{table}]", f"is not a table of settings, in {path}"
+    else:
+        place, problem = f"[{table}] {key}", f"unknown setting in {path}"
+        close = difflib.get_close_matches(place, list(_PLACES), n=1)
+        if not close and table not in _TABLES:
+            close = difflib.get_close_matches(f"[{table}]", tables, n=1)
+    hint = f"did you mean {' or '.join(close)}?" if close else f"the tables are {', '.join(tables)}"
+    return ConfigurationError(place, f"{problem}; {hint}")

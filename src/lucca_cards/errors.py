@@ -9,28 +9,42 @@
         ├── AuthenticationError   401
         ├── PermissionDeniedError 403
         ├── NotFoundError         404
-        ├── ValidationError       400, 422 (and malformed webhook payloads)
+        ├── ValidationError       400, 422 (and malformed webhook payloads, refused arguments)
         ├── RateLimitError        429, once retries are spent
-        └── ServerError           5xx, once retries are spent
+        ├── ServerError           5xx, once retries are spent
+        └── UnexpectedResponseError  an answer the SDK cannot use (shape, size, redirect …)
 
-Every message says what failed and what to do, and never contains a secret.
+Every message says what failed and what to do, and never contains a secret: not in its
+text, its attributes, the response it keeps, or its chain of causes.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-_SENSITIVE_QUERY_WORDS = ("token", "secret", "key", "password", "signature")
-_BODY_EXCERPT = 500
+from ._redact import redact_url
 
 
 class LuccaCardsError(Exception):
-    """Base class of every error the SDK raises."""
+    """Base class of every error the SDK raises.
+
+    Every error pickles and unpickles whole (its message and attributes), so it can cross
+    a process boundary (a worker pool, a task queue) without losing what it says.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[LuccaCardsError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    """Recreate an error without calling its ``__init__`` (whose signature varies)."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ConfigurationError(LuccaCardsError):
@@ -117,8 +131,12 @@ class NotFoundError(ApiError):
     """404: no such resource, or not visible to these credentials."""
 
 
-class ValidationError(ApiError):
-    """400 or 422: the request (or a payload) was malformed or invalid."""
+class ValidationError(ApiError, ValueError):
+    """400 or 422: the request (or a payload, or an argument) was malformed or invalid.
+
+    It is also a :class:`ValueError`: an argument the SDK refuses before sending anything
+    (``errors`` names it) can be caught either way.
+    """
 
 
 class RateLimitError(ApiError):
@@ -127,6 +145,16 @@ class RateLimitError(ApiError):
 
 class ServerError(ApiError):
     """5xx: the server failed, and kept failing through every retry."""
+
+
+class UnexpectedResponseError(ApiError):
+    """The server answered something the SDK cannot use, and it is not the caller's fault.
+
+    A body that is not JSON or not of the documented shape, an answer larger than the
+    configured limit, a redirect (never followed to another host, never followed by a
+    write), a status HTTP does not define, or paging that does not advance. The message
+    names the endpoint and what was wrong; retrying does not help.
+    """
 
 
 _BY_STATUS: dict[int, type[ApiError]] = {
@@ -138,140 +166,30 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     429: RateLimitError,
 }
 
-_DEFAULT_HINTS: dict[int, str] = {
-    400: "the request was rejected as malformed; see the errors for the fields at fault",
-    401: "check the credentials",
-    403: "the credentials lack the right to do this",
-    404: "check the id; the resource may be deleted or hidden from these credentials",
-    408: "the server timed out; retry later",
-    422: "the server refused the values; see the errors for the fields at fault",
-    429: "the rate limit is exhausted; lower requests_per_minute or retry later",
-}
-
 
 def error_class_for(status: int) -> type[ApiError]:
     """Return the :class:`ApiError` subclass for an HTTP status."""
-    if status >= 500:
+    if 500 <= status <= 599:
         return ServerError
+    if not 400 <= status <= 499:
+        return UnexpectedResponseError
     return _BY_STATUS.get(status, ApiError)
 
 
-def api_error_from_response(
-    response: requests.Response,
-    *,
-    service: str,
-    hints: Mapping[int, str] | None = None,
-    retry_after: float | None = None,
-) -> ApiError:
-    """Build the typed error for an error response, in any of the three API dialects.
+def sentence(*parts: str) -> str:
+    """Join parts into sentences, each ending with exactly one full stop.
 
-    ``service`` names the API in the message ("Lucca API", "Cards API"); ``hints`` maps a
-    status to what the user should do, overriding the generic advice.
+    >>> sentence("It failed: bad key.", "What to do: check it.")
+    'It failed: bad key. What to do: check it.'
     """
-    _mask_credentials(response)
-    status = response.status_code
-    method = (response.request.method if response.request is not None else None) or ""
-    url = redact_url(response.url or "")
-    body = response.text or ""
-    payload = _json_or_none(body)
-    server_message, errors = _server_message(payload, body)
-    request_id = _request_id(response, payload)
-    hint = (
-        (hints or {}).get(status)
-        or _DEFAULT_HINTS.get(status)
-        or ("the service failed; retry later" if status >= 500 else "see the response body")
-    )
-    text = (
-        f"{service}: {method} {_path_of(url)} failed with {status} {response.reason or ''}".rstrip()
-    )
-    if server_message:
-        text += f": {server_message}"
-    if errors:
-        text += " (" + "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()) + ")"
-    text += f". What to do: {hint}."
-    if request_id:
-        text += f" [request id {request_id}]"
-    return error_class_for(status)(
-        text,
-        status=status,
-        method=method,
-        url=url,
-        request_id=request_id,
-        server_message=server_message,
-        errors=errors,
-        body=body,
-        response=response,
-        retry_after=retry_after,
-    )
+    kept = [part.strip().rstrip(".").rstrip() for part in parts if part and part.strip()]
+    return " ".join(f"{part}." for part in kept if part)
 
 
-def _mask_credentials(response: requests.Response) -> None:
-    """Mask the credentials of the request the error keeps (``error.response.request``).
+def without_advice(message: str) -> str:
+    """Return a message without its closing "What to do: …" (to quote it in another).
 
-    The request has been sent; its ``Authorization`` header is of no further use, and an
-    error object is often logged or inspected whole.
+    >>> without_advice("It failed: bad key. What to do: check it.")
+    'It failed: bad key'
     """
-    request = response.request
-    if request is None:
-        return
-    for header in ("Authorization", "Cookie", "Proxy-Authorization"):
-        if header in request.headers:
-            request.headers[header] = "********"
-
-
-def redact_url(url: str) -> str:
-    """Mask the values of query parameters whose names suggest a secret."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = [
-        (k, "***" if any(w in k.lower() for w in _SENSITIVE_QUERY_WORDS) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(pairs, safe=",[]!.")))
-
-
-def _path_of(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(("", "", parts.path, parts.query, "")) or url
-
-
-def _json_or_none(body: str) -> Any:
-    try:
-        return json.loads(body) if body else None
-    except ValueError:
-        return None
-
-
-def _server_message(payload: Any, body: str) -> tuple[str | None, dict[str, list[str]]]:
-    """Read the message and field errors of problem+json, legacy and Laravel bodies."""
-    if not isinstance(payload, dict):
-        text = body.strip()
-        return (text[:_BODY_EXCERPT] or None), {}
-    parts = [
-        str(payload[key])
-        for key in ("title", "detail", "Message", "message", "error_description", "error")
-        if payload.get(key)
-    ]
-    raw_errors = payload.get("errors")
-    errors: dict[str, list[str]] = {}
-    if isinstance(raw_errors, dict):
-        for field, messages in raw_errors.items():
-            if isinstance(messages, list):
-                errors[str(field)] = [str(m) for m in messages]
-            else:
-                errors[str(field)] = [str(messages)]
-    return (" - ".join(dict.fromkeys(parts)) or None), errors
-
-
-def _request_id(response: requests.Response, payload: Any) -> str | None:
-    for header in ("X-Request-Id", "X-Correlation-Id", "Request-Id", "X-Trace-Id"):
-        if response.headers.get(header):
-            return str(response.headers[header])
-    if isinstance(payload, dict):
-        extensions = payload.get("extensions")
-        if isinstance(extensions, dict) and extensions.get("traceId"):
-            return str(extensions["traceId"])
-        if payload.get("traceId"):
-            return str(payload["traceId"])
-    return None
+    return message.split(" What to do:")[0].rstrip().rstrip(".")

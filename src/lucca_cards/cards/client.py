@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._auth import HeaderAuth
 from .._client import BaseClient, TransportOptions, client_options
-from .._http import HeaderAuth
-from .._secret import Secret, as_secret
-from ..config import DEFAULT_CARDS_URL, Settings
-from ..errors import ConfigurationError
+from .._secret import Secret
+from ..config import DEFAULT_CARDS_URL, Settings, check_setting
 from .resources import Badges, Certificates, Embeds, Groups, Trainings, Users
 from .webhooks import DEFAULT_SIGNATURE_HEADER, Webhooks
 
@@ -61,6 +60,12 @@ class CardsClient(BaseClient):
         embeds: :class:`~lucca_cards.cards.resources.Embeds`.
         webhooks: :class:`~lucca_cards.cards.webhooks.Webhooks`.
 
+    Raises:
+        ConfigurationError: a value :class:`~lucca_cards.Settings` would refuse (a blank or
+            multi-line tenant or key, a URL with credentials, a query or plain http to a
+            remote host, a rate that is not a finite number, 0 or more …), named as the
+            setting (``cards_tenant``, ``cards_api_key``, ``cards_url`` …).
+
     >>> with CardsClient(tenant="acme", api_key="…") as cards:  # doctest: +SKIP
     ...     for user in cards.users.list(role="user"):
     ...         print(user.email, [group.name for group in user.groups])
@@ -77,21 +82,26 @@ class CardsClient(BaseClient):
         webhook_secret: str | Secret | None = None,
         **transport_options: Unpack[TransportOptions],
     ) -> None:
-        key = as_secret(api_key)
-        if not tenant or not key:
-            raise ConfigurationError(
-                "cards_tenant" if not tenant else "cards_api_key",
-                "is empty; copy it from the Cards back-office (API & Webhooks)",
-            )
+        # The checks of Settings, under the same names (cards_tenant, cards_api_key, …).
+        tenant = check_setting("cards_tenant", tenant)
+        key = check_setting("cards_api_key", api_key)
+        base_url = check_setting("cards_url", base_url)
+        requests_per_minute = check_setting("cards_requests_per_minute", requests_per_minute)
+        signature_header = check_setting("cards_signature_header", signature_header)
+        if webhook_secret is not None:
+            webhook_secret = check_setting("cards_webhook_secret", webhook_secret)
         options = client_options(requests_per_minute, **transport_options)
         self.base_url = base_url.rstrip("/")
         self.tenant = tenant
         transport = options.transport(
             self.base_url,
             service=SERVICE,
-            auth=HeaderAuth(headers={"Authorization": f"Bearer {key.reveal()}"}),
+            auth=HeaderAuth(
+                headers={"Authorization": f"Bearer {key.reveal()}"}, secrets=(key.reveal(),)
+            ),
             headers={"X-Tenant": tenant, "Accept": "application/json"},
             hints=HINTS,
+            url_setting="CARDS_URL (cards_url)",
         )
         self._transports = (transport,)
         self.users = Users(transport)

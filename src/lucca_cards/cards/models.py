@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypedDict
@@ -10,29 +9,10 @@ from typing import Any, ClassVar, TypedDict
 import attrs
 
 from .._models import ApiModel
+
+# Re-exported: ConnectionMode lives in _values, below config and the clients.
+from .._values import ConnectionMode as ConnectionMode
 from ..errors import ValidationError
-
-
-class ConnectionMode(str, enum.Enum):
-    """How imported users sign in to Cards; the value is the Cards user ``source``.
-
-    >>> ConnectionMode("sso").source
-    'sso'
-    """
-
-    PASSWORD = "app"
-    SSO = "sso"
-
-    @classmethod
-    def _missing_(cls, value: object) -> ConnectionMode | None:
-        # Accept the names people type ("password", "SSO") as well as the wire values.
-        text = str(value).strip().lower()
-        return {"password": cls.PASSWORD, "app": cls.PASSWORD, "sso": cls.SSO}.get(text)
-
-    @property
-    def source(self) -> str:
-        """The value of the Cards user's ``source`` field for this mode."""
-        return self.value
 
 
 @attrs.frozen(kw_only=True)
@@ -240,6 +220,9 @@ def user_payload(fields: Mapping[str, Any], *, creating: bool) -> dict[str, Any]
     """
     body = {key: value for key, value in fields.items() if value is not None}
     problems = {key: "Cards users have no such field." for key in body if key not in _FIELDS}
+    for key in _TEXT_FIELDS:
+        if key in body and not isinstance(body[key], str):
+            problems[key] = f"The {key} must be text, not {type(body.pop(key)).__name__}."
     for key in _REQUIRED_FIELDS:
         if (creating or key in body) and not str(body.get(key, "")).strip():
             problems[key] = f"The {key} field is required."
@@ -258,15 +241,21 @@ def user_payload(fields: Mapping[str, Any], *, creating: bool) -> dict[str, Any]
     if "enable_ranking" in body:
         body["enable_ranking"] = int(bool(body["enable_ranking"]))
     if "groups" in body:
-        body["groups"] = [_group_item(group) for group in body["groups"]]
-        if not all(body["groups"]):
-            problems["groups"] = "Each group needs an id or a name."
+        groups = body["groups"]
+        if isinstance(groups, (str, bytes, Mapping)) or not isinstance(groups, Iterable):
+            # groups="RPS" would otherwise name three groups: R, P and S.
+            problems["groups"] = "The groups must be a list, such as ['RPS']."
+        else:
+            body["groups"] = [_group_item(group) for group in groups]
+            if not all(body["groups"]):
+                problems["groups"] = "Each group needs an id or a name."
     if problems:
         raise not_sent("POST /users" if creating else "PUT /users/{id}", problems)
     return body
 
 
 _FIELDS = frozenset(UserChanges.__annotations__)
+_TEXT_FIELDS = ("firstname", "lastname", "email", "role", "lang", "company", "phone")
 
 
 def _group_item(group: GroupLike) -> dict[str, str]:
@@ -275,7 +264,10 @@ def _group_item(group: GroupLike) -> dict[str, str]:
         return GroupRef(name=group).to_api()
     if isinstance(group, GroupRef):
         return group.to_api()
-    return GroupRef(id=group.get("id"), name=group.get("name")).to_api()
+    if not isinstance(group, Mapping):
+        return {}  # reported as a group without an id or a name
+    item = GroupRef(id=group.get("id"), name=group.get("name")).to_api()
+    return {key: value for key, value in item.items() if isinstance(value, str)}
 
 
 def not_sent(request: str, problems: Mapping[str, str]) -> ValidationError:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 from .._http import Params, Transport
 from .._models import unwrap_data
 from .._paging import Pager, RawPage, cards_numbered_pages
+from .._paths import segment
 from .filters import (
     BADGE_FILTERS,
     CERTIFICATE_FILTERS,
@@ -50,6 +51,11 @@ P = TypeVar("P", Badge, Certificate)
 EMBED_TYPES = ("training", "trainings")
 
 
+def _id(value: Any, where: str, name: str = "user_id") -> str:
+    """Return an id as one encoded path segment (``a/../b`` never reaches another route)."""
+    return segment(value, name=name, where=f"Cards API: {where}")
+
+
 class _Resource:
     """What every resource shares: its transport, paged lists, single objects."""
 
@@ -59,9 +65,11 @@ class _Resource:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
 
-    def _pager(self, model: type[M], path: str, params: Params) -> Pager[M]:
+    def _pager(
+        self, model: type[M], path: str, params: Params, hints: Mapping[int, str] | None = None
+    ) -> Pager[M]:
         def fetch() -> Iterator[RawPage]:
-            return cards_numbered_pages(self._transport, path, params)
+            return cards_numbered_pages(self._transport, path, params, hints=hints)
 
         return Pager(fetch, lambda item, _page: model.from_api(item))
 
@@ -80,7 +88,7 @@ class _Resource:
     ) -> M:
         answer = self._transport.request_json(method, path, json=body, idempotent=idempotent)
         # gap 9: Laravel resources wrap one object in "data"; accept a bare object too.
-        return model.from_api(unwrap_data(answer))
+        return self._transport.parse(method, path, lambda: model.from_api(unwrap_data(answer)))
 
 
 class Users(_Resource):
@@ -119,7 +127,7 @@ class Users(_Resource):
 
     def get(self, user_id: str) -> CardsUser:
         """Read one user. Raises :class:`~lucca_cards.errors.NotFoundError` if unknown."""
-        return self._one(CardsUser, "GET", f"users/{user_id}")
+        return self._one(CardsUser, "GET", f"users/{_id(user_id, 'GET /users/{id}')}")
 
     def create(
         self,
@@ -172,7 +180,8 @@ class Users(_Resource):
             "company": company,
             "phone": phone,
             "enable_ranking": enable_ranking,
-            "groups": list(groups) or None,  # none: leave the key out, as Cards' example
+            # None leaves the key out, as Cards' example; a str is refused by user_payload.
+            "groups": groups if isinstance(groups, (str, bytes)) else (list(groups) or None),
         }
         payload = {**user_payload(fields, creating=True), **notify_fields(notify)}
         return self._one(CardsUser, "POST", "users", payload, idempotent=False)
@@ -197,15 +206,16 @@ class Users(_Resource):
         >>> cards.users.update(user.id, groups=[*user.groups, "RPS"])  # doctest: +SKIP
         """
         payload = user_payload(changes, creating=False)
-        return self._one(CardsUser, "PUT", f"users/{user_id}", payload)
+        return self._one(CardsUser, "PUT", f"users/{_id(user_id, 'PUT /users/{id}')}", payload)
 
     def delete(self, user_id: str) -> None:
         """Delete a user (any 2xx answer, 200 or 204, is a success)."""
-        self._transport.request("DELETE", f"users/{user_id}")
+        self._transport.request("DELETE", f"users/{_id(user_id, 'DELETE /users/{id}')}")
 
     def badges(self, user_id: str) -> Pager[Badge]:
         """List the badges the user has unlocked."""
-        return self._pager(Badge, f"users/{user_id}/badges", {})
+        path = f"users/{_id(user_id, 'GET /users/{id}/badges')}/badges"
+        return self._pager(Badge, path, {}, {404: "check the user id; the user may be deleted"})
 
 
 class Groups(_Resource):
@@ -295,11 +305,13 @@ class Badges(_Publications[Badge]):
 
     def get(self, badge_id: str) -> Badge:
         """Read one badge."""
-        return self._one(Badge, "GET", f"badges/{badge_id}")
+        return self._one(Badge, "GET", f"badges/{_id(badge_id, 'GET /badges/{id}', 'badge_id')}")
 
     def users(self, badge_id: str) -> Pager[CardsUser]:
         """List the users who unlocked the badge."""
-        return self._pager(CardsUser, f"badges/{badge_id}/users", {})
+        where = "GET /badges/{id}/users"
+        path = f"badges/{_id(badge_id, where, 'badge_id')}/users"
+        return self._pager(CardsUser, path, {}, {404: "check the badge id; it may be deleted"})
 
 
 class Certificates(_Publications[Certificate]):

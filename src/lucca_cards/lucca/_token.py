@@ -9,7 +9,9 @@ fetch in flight instead of each posting their own.
 
 from __future__ import annotations
 
+import collections
 import logging
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -17,8 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from .._auth import HeaderAuth
 from .._client import ClientOptions
-from .._http import HeaderAuth, Transport
+from .._http import Transport
 from .._secret import Secret, as_secret
 from ..config import DEFAULT_SCOPES, DEFAULT_TOKEN_URL
 from ..errors import ApiError, AuthenticationError
@@ -32,6 +35,8 @@ EXPIRY_MARGIN = 60.0
 #: Assumption (gap 7): a token answer without ``expires_in`` lives 30 minutes, the
 #: lifetime Lucca documents.
 DEFAULT_LIFETIME = 1800.0
+#: A longer ``expires_in`` is not believed: the token is renewed after a day at most.
+MAX_LIFETIME = 86400.0
 
 _WHAT_TO_DO = {
     "invalid_client": "check the client id and client secret of the API client in Lucca's "
@@ -86,11 +91,17 @@ class ClientCredentialsAuth:
         self.scopes = " ".join(scopes.split() if isinstance(scopes, str) else scopes)
         self._clock = options.clock
         base, self._path = _split_url(token_url)
+        # The token request carries the secret in its form: its errors must mask it.
         self.transport: Transport = options.transport(
-            base, service=SERVICE, auth=HeaderAuth(headers={})
+            base,
+            service=SERVICE,
+            auth=HeaderAuth(headers={}, secrets=(self._secret.reveal(),)),
+            url_setting="LUCCA_TOKEN_URL (lucca_token_url)",
         )
         self._lock = threading.Lock()
         self._token: _Token | None = None
+        # The last tokens handed out: a server may still echo one that was just renewed.
+        self._recent: collections.deque[Secret] = collections.deque(maxlen=3)
         # The token each thread last sent: a 401 renews the token only if it is still
         # the current one, so threads hit by the same 401 trigger one fetch, not one each.
         self._sent = threading.local()
@@ -113,6 +124,10 @@ class ClientCredentialsAuth:
                 token = self._token = self._fetch()
         self._sent.token = token
         return {"Authorization": f"Bearer {token.value.reveal()}"}
+
+    def secrets(self) -> tuple[str, ...]:
+        """Return the values to mask in errors: the client secret and the recent tokens."""
+        return (self._secret.reveal(), *(token.reveal() for token in tuple(self._recent)))
 
     def refresh(self) -> bool:
         """Fetch a new token (the API answered 401); return ``True``: a retry may work.
@@ -141,44 +156,51 @@ class ClientCredentialsAuth:
             # Asking twice for a token is harmless: the POST may be retried like a GET.
             body = self.transport.request_json("POST", self._path, form=form, idempotent=True)
         except ApiError as error:
-            if error.status in (400, 401, 403):
-                raise self._refused(error) from None
-            raise
-        value, lifetime = self._read(body)
-        log.debug("Lucca access token obtained, valid %.0f s", lifetime)
-        margin = EXPIRY_MARGIN if lifetime > 2 * EXPIRY_MARGIN else lifetime / 2
-        return _Token(Secret(value), started + lifetime - margin)
+            if error.status not in (400, 401, 403):
+                raise
+            refusal = self._refused(error)
+        else:
+            value, lifetime = self._read(body)
+            log.debug("Lucca access token obtained, valid %.0f s", lifetime)
+            margin = EXPIRY_MARGIN if lifetime > 2 * EXPIRY_MARGIN else lifetime / 2
+            self._recent.append(Secret(value))
+            return _Token(Secret(value), started + lifetime - margin)
+        raise refusal
 
     def _read(self, body: Any) -> tuple[str, float]:
         token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise ApiError(
-                f"{SERVICE}: the answer of POST {self.token_url} holds no access_token. "
-                "What to do: check token_url points at Lucca's token endpoint "
-                f"({DEFAULT_TOKEN_URL}).",
-                status=200,
-                method="POST",
-                url=self.token_url,
+        if not isinstance(token, str) or not token.strip() or any(
+                ch in token for ch in "\r\n\0"):
+            raise self.transport.unexpected(
+                "POST", self._path, "answered without a usable access_token",
+                hint=f"check LUCCA_TOKEN_URL (lucca_token_url) points at Lucca's token "
+                f"endpoint ({DEFAULT_TOKEN_URL})",
             )
-        try:
-            lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
-        except (TypeError, ValueError):
+        lifetime = body.get("expires_in")
+        if isinstance(lifetime, str):
+            try:
+                lifetime = float(lifetime)
+            except ValueError:
+                lifetime = None
+        if isinstance(lifetime, bool) or not isinstance(lifetime, (int, float)) or not (
+                0 < lifetime < math.inf):
             lifetime = DEFAULT_LIFETIME
-        return token, lifetime
+        return token, min(float(lifetime), MAX_LIFETIME)
 
     def _refused(self, error: ApiError) -> AuthenticationError:
         payload = _json_object(error)
-        code = str(payload.get("error") or "")
+        error_code = payload.get("error")
+        code = error_code if isinstance(error_code, str) else ""
         advice = _WHAT_TO_DO.get(code, _WHAT_TO_DO["invalid_client"]).format(scopes=self.scopes)
         said = " - ".join(
-            str(payload[key]) for key in ("error", "error_description") if payload.get(key)
-        )
-        # A server could echo the secret back; it must not reach the error.
-        said = (said or error.message or "").replace(self._secret.reveal(), str(self._secret))
+            payload[key][:300] for key in ("error", "error_description")
+            if isinstance(payload.get(key), str) and payload[key]
+        ) or (error.message or "")
         message = (
             f"{SERVICE}: the token request for client {self.client_id!r} was refused with "
             f"{error.status}{': ' + said if said else ''}. What to do: {advice}."
         )
+        # Every part comes from the redacted error: a secret the server echoed is masked.
         return AuthenticationError(
             message,
             status=error.status,
@@ -186,7 +208,9 @@ class ClientCredentialsAuth:
             url=error.url,
             request_id=error.request_id,
             server_message=said or None,
-        )  # no response: its request holds the secret, and errors get logged whole
+            body=error.body,
+            response=error.response,
+        )
 
 
 def _json_object(error: ApiError) -> Mapping[str, Any]:

@@ -11,22 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
-from urllib.parse import quote, urlsplit
 
 from .._client import BaseClient, TransportOptions, client_options
 from .._http import Transport
 from .._models import ApiModel
 from .._paging import Pager, RawPage, lucca_cursor_pages
-from .._secret import Secret, as_secret
-from ..config import DEFAULT_API_VERSION, DEFAULT_SCOPES, DEFAULT_TOKEN_URL, Settings
-from ..errors import ConfigurationError
+from .._paths import segment
+from .._secret import Secret
+from ..config import (
+    DEFAULT_API_VERSION,
+    DEFAULT_SCOPES,
+    DEFAULT_TOKEN_URL,
+    Settings,
+    check_setting,
+)
 from ._filters import (
     DEPARTMENT_FILTERS,
     EMPLOYEE_FILTERS,
     JOB_POSITION_FILTERS,
     Filter,
     Values,
-    refused,
     sweeps,
 )
 from ._token import ClientCredentialsAuth
@@ -80,7 +84,9 @@ class LuccaOAuthClient(BaseClient):
         job_positions: ``/lucca-api/job-positions`` (:class:`JobPositions`).
 
     Raises:
-        ConfigurationError: a credential is empty, or ``base_url`` is not the tenant root.
+        ConfigurationError: a value :class:`~lucca_cards.Settings` would refuse (a blank
+            or multi-line credential, a URL that is not the tenant root over https, a rate
+            that is not a number from 0 to 50 …), named as the setting (``lucca_url`` …).
     """
 
     def __init__(
@@ -95,16 +101,15 @@ class LuccaOAuthClient(BaseClient):
         requests_per_minute: float = 40,
         **transport_options: Unpack[TransportOptions],
     ) -> None:
-        secret = as_secret(client_secret)
-        if not client_id:
-            raise ConfigurationError("lucca_client_id", "is empty; give the OAuth client id")
-        if not secret:
-            raise ConfigurationError("lucca_client_secret", "is empty; give the client secret")
-        if urlsplit(base_url).path.rstrip("/").endswith("/lucca-api"):
-            raise ConfigurationError(
-                "lucca_url",
-                "give the tenant's root URL (https://acme.ilucca.net), without /lucca-api",
-            )
+        # The checks of Settings, under the same names: a client built by hand refuses
+        # what Settings refuses, with the same message.
+        base_url = check_setting("lucca_url", base_url)
+        client_id = check_setting("lucca_client_id", client_id)
+        secret = check_setting("lucca_client_secret", client_secret)
+        token_url = check_setting("lucca_token_url", token_url)
+        scopes = check_setting("lucca_scopes", scopes)
+        api_version = check_setting("lucca_api_version", api_version)
+        requests_per_minute = check_setting("lucca_requests_per_minute", requests_per_minute)
         options = client_options(requests_per_minute, **transport_options)
         self.base_url = base_url.rstrip("/")
         self.auth = ClientCredentialsAuth(
@@ -120,6 +125,7 @@ class LuccaOAuthClient(BaseClient):
             auth=self.auth,
             headers={"Api-Version": api_version, "Accept": "application/json"},
             hints=HINTS,
+            url_setting="LUCCA_URL (lucca_url)",
         )
         self._transports = (self._transport, self.auth.transport)
         self.employees = Employees(self._transport)
@@ -188,14 +194,17 @@ class _Resource(Generic[M]):
         return Pager(fetch, self._parse)
 
     def _get(self, resource_id: str | int) -> M:
-        text = str(resource_id).strip()
-        if not text:
-            raise refused(f"{self.path}/{{id}}", "id", "the id is empty")
-        body = self._transport.request_json(
-            "GET", f"{self.path}/{quote(text, safe='')}", params={"include": "embedded"}
-        )
+        path = f"{self.path}/{segment(resource_id, where=f'GET {self.path}/{{id}}')}"
+        body = self._transport.request_json("GET", path, params={"include": "embedded"})
+        if not isinstance(body, Mapping):
+            raise self._transport.unexpected("GET", path, "answered with something other "
+                                             "than a JSON object")
+        if body.get("embedded") is not None and not isinstance(body["embedded"], Mapping):
+            raise self._transport.unexpected("GET", path, "answered with embedded as "
+                                             f"{type(body['embedded']).__name__}, not an object")
         # A single resource is its own page: it carries ``embedded`` at its root.
-        return self._parse(body, RawPage([body], body if isinstance(body, dict) else {}))
+        page = RawPage([body], body, self._transport, path)
+        return page.parse(self._parse)[0]
 
 
 class Employees(_Resource[Employee]):

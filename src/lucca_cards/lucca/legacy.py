@@ -17,13 +17,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from .._auth import HeaderAuth
 from .._client import BaseClient, TransportOptions, client_options
-from .._http import HeaderAuth, Transport
+from .._http import Transport
 from .._models import legacy_date_text, unwrap_data
 from .._paging import Pager, RawPage, legacy_offset_pages
-from .._secret import Secret, as_secret
-from ..config import Settings
-from ..errors import ConfigurationError
+from .._paths import refused, whole_id
+from .._secret import Secret
+from ..config import Settings, check_setting
 from .legacy_models import LegacyUser, TrainingRecordsWrite
 from .training_records import (
     StatsFieldCodes,
@@ -89,7 +90,9 @@ class LuccaLegacyApiClient(BaseClient):
         users: the ``/api/v3/users`` resource (:class:`LegacyUsers`).
 
     Raises:
-        ConfigurationError: the API key is empty.
+        ConfigurationError: a value :class:`~lucca_cards.Settings` would refuse (a blank
+            or multi-line key, a URL that is not the tenant root over https, a rate that is
+            not a number from 0 to 50 …), named as the setting (``lucca_api_key`` …).
     """
 
     def __init__(
@@ -100,18 +103,23 @@ class LuccaLegacyApiClient(BaseClient):
         requests_per_minute: float = 40,
         **transport_options: Unpack[TransportOptions],
     ) -> None:
-        key = as_secret(api_key)
-        if not key:
-            raise ConfigurationError("lucca_api_key", "is empty; give the legacy API key")
+        # The checks of Settings, under the same names (lucca_url, lucca_api_key, …).
+        base_url = check_setting("lucca_url", base_url)
+        key = check_setting("lucca_api_key", api_key)
+        requests_per_minute = check_setting("lucca_requests_per_minute", requests_per_minute)
         options = client_options(requests_per_minute, **transport_options)
         self.base_url = base_url.rstrip("/")
-        auth = HeaderAuth(headers={"Authorization": f"lucca application={key.reveal()}"})
+        auth = HeaderAuth(
+            headers={"Authorization": f"lucca application={key.reveal()}"},
+            secrets=(key.reveal(),),
+        )
         self._transport = options.transport(
             self.base_url,
             service=SERVICE,
             auth=auth,
             headers={"Accept": "application/json"},
             hints=HINTS,
+            url_setting="LUCCA_URL (lucca_url)",
         )
         self._transports = (self._transport,)
         self.users = LegacyUsers(self._transport)
@@ -222,10 +230,9 @@ class LegacyUsers:
         Raises:
             NotFoundError: no such user, or hidden from this key.
         """
-        body = self._transport.request_json(
-            "GET", _user_path(user_id), params={"fields": fields_param(fields)}
-        )
-        return LegacyUser.from_api(unwrap_data(body))
+        path = _user_path(user_id, "GET")
+        body = self._transport.request_json("GET", path, params={"fields": fields_param(fields)})
+        return self._transport.parse("GET", path, lambda: LegacyUser.from_api(unwrap_data(body)))
 
     def update(
         self, user_id: int, changes: Mapping[str, Any], fields: Fields | None = None
@@ -248,10 +255,11 @@ class LegacyUsers:
                 "write e_ fields at the root of changes, not under extendedData "
                 "(the legacy API ignores that key on writes)"
             )
+        path = _user_path(user_id, "PUT")
         body = self._transport.request_json(
-            "PUT", _user_path(user_id), params={"fields": fields_param(fields)}, json=dict(changes)
+            "PUT", path, params={"fields": fields_param(fields)}, json=dict(changes)
         )
-        return LegacyUser.from_api(unwrap_data(body))
+        return self._transport.parse("PUT", path, lambda: LegacyUser.from_api(unwrap_data(body)))
 
     def read_training_records(
         self, user_id: int, codes: StatsFieldCodes = DEFAULT_CODES
@@ -284,26 +292,37 @@ class LegacyUsers:
             A :class:`~lucca_cards.lucca.legacy_models.TrainingRecordsWrite`.
 
         Raises:
-            ValueError: two records share a title (they could not be told apart later).
+            ValidationError: two records share a title (they could not be told apart
+                later), or ``user_id`` is not an id; nothing is sent.
         """
+        path = _user_path(user_id, "PUT")
+        user_id = int(path.rpartition("/")[2])
         wanted = list(records)
         titles = Counter(record.title.strip().casefold() for record in wanted)
         repeated = sorted(title for title, count in titles.items() if count > 1)
         if repeated:
-            raise ValueError(f"training titles must be unique per user; repeated: {repeated}")
+            raise refused("records", f"repeat the titles {repeated}; training titles must be "
+                          "unique per user", f"{SERVICE}: PUT {USERS_PATH}/{{id}}")
         stored = self.read_training_records(user_id, codes) if current is None else list(current)
         if Counter(wanted) == Counter(item.record for item in stored):
             return TrainingRecordsWrite(user_id=user_id, written=False, records=stored)
         payload = training_records_payload(wanted, stored, codes)
+        # Every PUT that reaches the API adds the id-0 occurrences again: such a PUT is
+        # not idempotent, so it is never resent once it may have arrived (a rerun reads
+        # the file first and finds them).
+        adds = any(item["id"] == 0 for item in payload[codes.field])
         body = self._transport.request_json(
-            "PUT", _user_path(user_id), params={"fields": EXTENDED_DATA_FIELDS}, json=payload
+            "PUT", path, params={"fields": EXTENDED_DATA_FIELDS}, json=payload,
+            idempotent=not adds,
         )
         data = unwrap_data(body)
         extended = data.get("extendedData") if isinstance(data, Mapping) else None
         return TrainingRecordsWrite(
             user_id=user_id,
             written=True,
-            records=read_training_records(extended, codes),
+            records=self._transport.parse(
+                "PUT", path, lambda: read_training_records(extended, codes)
+            ),
             payload=payload,
         )
 
@@ -336,9 +355,9 @@ def _wire(value: FilterValue) -> str:
     return ",".join(str(item) for item in value)
 
 
-def _user_path(user_id: int) -> str:
-    # int() refuses anything that is not an id, so nothing odd lands in the path.
-    return f"{USERS_PATH}/{int(user_id)}"
+def _user_path(user_id: int, method: str) -> str:
+    # Only a positive whole number can become the path segment.
+    return f"{USERS_PATH}/{whole_id(user_id, where=f'{SERVICE}: {method} {USERS_PATH}/{{id}}')}"
 
 
 def _parse_user(item: Mapping[str, Any], _: RawPage) -> LegacyUser:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import attrs
 
 from .._models import ApiModel
+from ..errors import ValidationError
 
 E = TypeVar("E", bound="Employee")
 
@@ -143,13 +144,17 @@ class Employee(ApiModel):
         if position is None:
             return employee
         department = position.get("department")
-        reference = Reference.from_api(department) if isinstance(department, Mapping) else None
+        if department is not None and not isinstance(department, Mapping):
+            raise ValidationError("the embedded job position's department is not an object")
+        reference = Reference.from_api(department) if department is not None else None
         title = position.get("jobTitle")
+        if title is not None and not isinstance(title, str):
+            raise ValidationError("the embedded job position's jobTitle is not a string")
         return attrs.evolve(
             employee,
             department=reference,
             department_id=reference.id if reference else None,
-            job_title=title if isinstance(title, str) else None,
+            job_title=title,
         )
 
     @property
@@ -159,12 +164,24 @@ class Employee(ApiModel):
 
 
 def _embedded(embedded: Any, kind: str, reference: Reference | None) -> Mapping[str, Any] | None:
-    """Look ``reference`` up in an ``embedded`` dictionary (kind → id → object)."""
-    if reference is None or not isinstance(embedded, Mapping):
+    """Look ``reference`` up in an ``embedded`` dictionary (kind → id → object).
+
+    Raises:
+        ValidationError: ``embedded`` or the part looked at is not of the documented shape.
+    """
+    if embedded is None:
         return None
+    if not isinstance(embedded, Mapping):
+        raise ValidationError(f"embedded is {type(embedded).__name__}, not an object")
     objects = embedded.get(kind)
-    found = objects.get(reference.id) if isinstance(objects, Mapping) else None
-    return found if isinstance(found, Mapping) else None
+    if objects is None or reference is None:
+        return None
+    if not isinstance(objects, Mapping):
+        raise ValidationError(f"embedded[{kind!r}] is {type(objects).__name__}, not an object")
+    found = objects.get(reference.id)
+    if found is not None and not isinstance(found, Mapping):
+        raise ValidationError(f"embedded[{kind!r}][{reference.id!r}] is not an object")
+    return found
 
 
 @attrs.frozen(kw_only=True)

@@ -8,6 +8,7 @@ field's JSON lives here, in one place, because its exact write shape is an assum
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -15,41 +16,12 @@ from typing import Any
 import attrs
 
 from .._models import legacy_date_text, parse_date
-from ..errors import ConfigurationError
 
+# Re-exported: StatsFieldCodes lives in _values, below config and the clients.
+from .._values import StatsFieldCodes as StatsFieldCodes
+from ..errors import ValidationError
 
-def _is_code(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
-    if not isinstance(value, str) or not value.startswith("e_") or len(value) < 3:
-        raise ConfigurationError(
-            f"stats_codes.{attribute.name}",
-            f"{value!r} is not a Lucca extended field code; codes start with e_ (e.g. e_formation)",
-        )
-
-
-@attrs.frozen(kw_only=True)
-class StatsFieldCodes:
-    """The codes of the compound field and of its five sub-fields, as set up in Lucca.
-
-    >>> StatsFieldCodes(field="e_trainings", score="e_grade").score
-    'e_grade'
-    """
-
-    field: str = attrs.field(default="e_formation", validator=_is_code)
-    title: str = attrs.field(default="e_title", validator=_is_code)
-    link: str = attrs.field(default="e_link", validator=_is_code)
-    progress: str = attrs.field(default="e_progress", validator=_is_code)
-    score: str = attrs.field(default="e_score", validator=_is_code)
-    last_completion_date: str = attrs.field(default="e_last_completion_date", validator=_is_code)
-
-    def sub_fields(self) -> dict[str, str]:
-        """Map each :class:`TrainingRecord` attribute to its sub-field code."""
-        return {
-            "title": self.title,
-            "link": self.link,
-            "progress": self.progress,
-            "score": self.score,
-            "last_completion_date": self.last_completion_date,
-        }
+_DEFAULT_CODES = StatsFieldCodes()
 
 
 @attrs.frozen(kw_only=True)
@@ -80,7 +52,7 @@ class StoredTrainingRecord:
 
 
 def read_training_records(
-    extended_data: Mapping[str, Any] | None, codes: StatsFieldCodes = StatsFieldCodes()
+    extended_data: Mapping[str, Any] | None, codes: StatsFieldCodes = _DEFAULT_CODES
 ) -> list[StoredTrainingRecord]:
     """Read the occurrences of the training field from a legacy user's ``extendedData``.
 
@@ -90,7 +62,11 @@ def read_training_records(
     without a title or without a positive id are skipped: they cannot be matched or
     addressed, and treating a missing id as ``0`` would create a duplicate on the next write.
     """
-    raw = (extended_data or {}).get(codes.field)
+    if extended_data is None:
+        return []
+    if not isinstance(extended_data, Mapping):
+        raise ValidationError(f"extendedData is {type(extended_data).__name__}, not an object")
+    raw = extended_data.get(codes.field)
     occurrences = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
     stored: list[StoredTrainingRecord] = []
     for occurrence in occurrences:
@@ -101,14 +77,16 @@ def read_training_records(
             for attr, code in codes.sub_fields().items()
         }
         occurrence_id = _number(occurrence.get("id"))
-        if not str(values["title"] or "").strip() or not occurrence_id or occurrence_id < 1:
+        title = values["title"]
+        if not isinstance(title, str) or not title.strip() or not occurrence_id or (
+                occurrence_id < 1):
             continue
         stored.append(
             StoredTrainingRecord(
                 id=int(occurrence_id),
                 record=TrainingRecord(
-                    title=str(values["title"]),
-                    link=None if values["link"] is None else str(values["link"]),
+                    title=title,
+                    link=values["link"] if isinstance(values["link"], str) else None,
                     progress=_number(values["progress"]),
                     score=_number(values["score"]),
                     last_completion_date=_date(values["last_completion_date"]),
@@ -121,7 +99,7 @@ def read_training_records(
 def training_records_payload(
     records: Sequence[TrainingRecord],
     current: Iterable[StoredTrainingRecord],
-    codes: StatsFieldCodes = StatsFieldCodes(),
+    codes: StatsFieldCodes = _DEFAULT_CODES,
 ) -> dict[str, list[dict[str, Any]]]:
     """Build the root-level ``PUT /api/v3/users/{id}`` body that makes the field hold ``records``.
 
@@ -176,9 +154,10 @@ def _date(value: Any) -> date | None:
 
 
 def _number(value: Any) -> float | None:
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None

@@ -11,8 +11,8 @@ against themselves. Use it from tests and notebooks, or run ``lucca-cards sandbo
         print(cards.users.list().first())
 """
 
+from ._faults import Faults
 from ._sandbox import Sandbox, SandboxCredentials
-from ._service import Faults
 from .activity import ActivityReport
 
 __all__ = ["ActivityReport", "Faults", "Sandbox", "SandboxCredentials"]

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._faults import Faults
 from ._model import Company
 from ._server import ServedApp
-from ._service import Faults
 from .activity import ActivityReport
 from .cards import CardsFake
 from .generator import generate_company
@@ -26,8 +26,8 @@ DEFAULT_SCOPES = ("departments.readonly", "employees.readwrite")
 #: The SDK's default share of Lucca's budget of 50 requests per minute.
 _CLIENT_LUCCA_RATE = 40.0
 #: Where each API's faults go: the fake that serves it.
-_LUCCA_APIS = frozenset({"token", "lucca", "legacy"})
-_CARDS_APIS = frozenset({"cards"})
+_LUCCA_APIS = frozenset(LuccaFake.apis)
+_CARDS_APIS = frozenset(CardsFake.apis)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,12 @@ class Sandbox:
     # -- life cycle ----------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        """Start serving (done by ``with``); return the sandbox."""
+        """Start serving (done by ``with``); return the sandbox.
+
+        Raises:
+            OSError: ``port`` or ``port + 1`` cannot be listened on (the message names
+                it); neither port stays open.
+        """
         if not self._served:
             lucca = ServedApp(self.lucca, self._host, self._port)
             try:

@@ -7,6 +7,9 @@ A fake is a WSGI application (:class:`FakeService`). Before it routes a request 
 3. draws a fault for the request's API, deterministically from the fault seed and the
    request's number: 429, 500, 503, a connection reset, or a late answer;
 4. routes it to the subclass, and logs ``method``, ``path`` and ``status``.
+
+``GET``, ``POST`` and ``DELETE /_sandbox/faults`` show, set and clear the faults of the
+fake's APIs while it runs (the body is read by :func:`~._faults.faults_from_body`).
 """
 
 from __future__ import annotations
@@ -15,78 +18,25 @@ import abc
 import contextlib
 import json
 import math
-import random
 import socket
 import struct
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from ._faults import FAULT_KINDS as FAULT_KINDS
+from ._faults import NO_FAULTS as NO_FAULTS
+from ._faults import Faults as Faults
+from ._faults import faults_as_json, faults_from_body
+
 Clock = Callable[[], float]
 WSGIEnviron = dict[str, Any]
 StartResponse = Callable[..., Any]
-
-#: The fault kinds, in the order their fractions are laid end to end on [0, 1).
-FAULT_KINDS = ("rate_limited", "server_error", "unavailable", "timeout", "reset")
-
-
-@dataclass(frozen=True)
-class Faults:
-    """Fractions of one API's requests answered with a fault, deterministic with ``seed``.
-
-    Attributes:
-        rate_limited: fraction answered ``429`` (with ``Retry-After: retry_after``).
-        server_error: fraction answered ``500``.
-        unavailable: fraction answered ``503``.
-        timeout: fraction processed, then answered only after ``delay`` seconds (longer
-            than the client's read timeout: the client gives up, the change is made).
-        reset: fraction cut before being processed (the connection is reset).
-        seed: the draw of request *n* depends only on ``seed`` and *n*.
-
-    >>> Faults(server_error=0.1, seed=7).total
-    0.1
-    """
-
-    rate_limited: float = 0.0
-    server_error: float = 0.0
-    unavailable: float = 0.0
-    timeout: float = 0.0
-    reset: float = 0.0
-    seed: int = 0
-    delay: float = 35.0
-    retry_after: int = 1
-
-    def __post_init__(self) -> None:
-        for kind in FAULT_KINDS:
-            if not 0.0 <= getattr(self, kind) <= 1.0:
-                raise ValueError(f"Faults.{kind} must be a fraction between 0 and 1")
-        if self.total > 1.0:
-            raise ValueError("the fault fractions add up to more than 1")
-
-    @property
-    def total(self) -> float:
-        """The fraction of requests that get any fault."""
-        return float(sum(getattr(self, kind) for kind in FAULT_KINDS))
-
-    def draw(self, number: int) -> str | None:
-        """Return the fault of request ``number`` (``None`` for a normal answer)."""
-        if not self.total:
-            return None
-        point = random.Random(f"{self.seed}:{number}").random()  # noqa: S311 - not crypto
-        for kind in FAULT_KINDS:
-            point -= getattr(self, kind)
-            if point < 0:
-                return kind
-        return None
-
-
-NO_FAULTS = Faults()
 
 
 class WindowLimiter:
@@ -176,8 +126,11 @@ class FakeService(abc.ABC):
 
     Subclasses implement :meth:`api_of` (which API a path belongs to, ``None`` for no
     route), :meth:`dispatch`, :meth:`error` (a fault or 429 in the API's error dialect),
-    :meth:`state` and optionally :meth:`control`.
+    :meth:`state` and optionally :meth:`control`, and name their APIs in :attr:`apis`.
     """
+
+    #: The APIs (fault keys) this fake serves: the ones ``/_sandbox/faults`` sets.
+    apis: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -225,12 +178,23 @@ class FakeService(abc.ABC):
     # -- the pipeline ------------------------------------------------------------------
 
     def set_faults(self, api: str, faults: Faults | None) -> None:
-        """Inject ``faults`` into ``api`` from now on (``None`` stops them)."""
-        with self.lock:
+        """Inject ``faults`` into ``api`` from now on (``None`` stops them).
+
+        The requests of ``api`` are numbered afresh from here, so the same faults set
+        before the same requests fail the same ones.
+        """
+        with self.lock, self._numbers_lock:
+            self._numbers.pop(api, None)
             if faults is None:
                 self.faults.pop(api, None)
             else:
                 self.faults[api] = faults
+
+    def faults_json(self) -> dict[str, Any]:
+        """Return every API's faults, ``null`` when calm (``GET /_sandbox/faults``)."""
+        with self.lock:
+            names = dict.fromkeys([*self.apis, *self.faults])
+            return {api: faults_as_json(self.faults.get(api)) for api in names}
 
     def stop(self) -> None:
         """Release every late answer that is still waiting (the server is shutting down)."""
@@ -256,7 +220,7 @@ class FakeService(abc.ABC):
             response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             self.log.add(request.method, request.path, 429)
             return response
-        fault = self._draw(api)
+        faults, fault = self._draw(api)
         if fault == "reset":
             self.log.add(request.method, request.path, None)
             _cut(environ)
@@ -265,13 +229,13 @@ class FakeService(abc.ABC):
             status = {"rate_limited": 429, "server_error": 500, "unavailable": 503}[fault]
             response = self.error(api, status, f"Injected fault ({status})", request)
             if status == 429:
-                response.headers["Retry-After"] = str(self.faults[api].retry_after)
+                response.headers["Retry-After"] = str(faults.retry_after)
             self.log.add(request.method, request.path, status)
             return response
         response = self._route(request, api)
         self.log.add(request.method, request.path, response.status_code)
         if fault == "timeout":
-            self._stopping.wait(self.faults[api].delay)
+            self._stopping.wait(faults.delay)
         return response
 
     def _route(self, request: Request, api: str) -> Response:
@@ -280,14 +244,15 @@ class FakeService(abc.ABC):
         except HTTPException as exc:
             return self.error(api, exc.code or 500, exc.description or exc.name, request)
 
-    def _draw(self, api: str) -> str | None:
-        faults = self.faults.get(api, NO_FAULTS)
-        if not faults.total:
-            return None
+    def _draw(self, api: str) -> tuple[Faults, str | None]:
+        """Return the API's faults and the fault of this request (``None``: no fault)."""
         with self._numbers_lock:
+            faults = self.faults.get(api, NO_FAULTS)
+            if not faults.total:
+                return faults, None
             self._numbers[api] += 1
             number = self._numbers[api]
-        return faults.draw(number)
+        return faults, faults.draw(number)
 
     def _control(self, request: Request) -> Response:
         if request.path == "/_sandbox/requests":
@@ -298,10 +263,39 @@ class FakeService(abc.ABC):
         if request.path == "/_sandbox/state" and request.method == "GET":
             with self.lock:
                 return json_response(self.state())
+        if request.path == "/_sandbox/faults":
+            return self._faults_control(request)
         response = self.control(request)
         if response is None:
             return json_response({"message": f"No sandbox control at {request.path}"}, 404)
         return response
+
+
+    def _faults_control(self, request: Request) -> Response:
+        """``GET`` shows the faults, ``POST`` sets those of some APIs, ``DELETE`` clears all."""
+        if request.method == "POST":
+            try:
+                apis, faults = faults_from_body(_json_body(request), self.apis)
+            except ValueError as exc:
+                return json_response({"message": f"Bad faults: {exc}"}, 400)
+            for api in apis:
+                self.set_faults(api, faults)
+        elif request.method == "DELETE":
+            for api in [*self.apis, *self.faults]:
+                self.set_faults(api, None)
+        elif request.method != "GET":
+            response = json_response({"message": "Use GET, POST or DELETE."}, 405)
+            response.headers["Allow"] = "GET, POST, DELETE"
+            return response
+        return json_response(self.faults_json())
+
+
+def _json_body(request: Request) -> Any:
+    """Return the request's JSON body; raise ``ValueError`` saying so when it is not JSON."""
+    try:
+        return request_json(request)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError alike
+        raise ValueError(f"the body is not JSON ({exc})") from None
 
 
 def _cut(environ: WSGIEnviron) -> None:

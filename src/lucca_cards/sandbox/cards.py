@@ -78,6 +78,8 @@ class CardsFake(FakeService):
     ``{"learners": 20, "seed": 1}``), ``POST /_sandbox/redeliver``, ``GET /_sandbox/outbox``.
     """
 
+    apis = (API,)
+
     def __init__(
         self,
         data: CardsData,

@@ -67,6 +67,8 @@ class LuccaFake(FakeService):
         now: aware wall-clock time (legacy ``modifiedAt`` and envelope headers).
     """
 
+    apis = ("token", "lucca", "legacy")
+
     def __init__(
         self,
         data: LuccaData,

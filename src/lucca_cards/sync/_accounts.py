@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 import attrs
 
+from .._paths import refused
 from ..cards.client import CardsClient
 from ..cards.models import CardsUser, ConnectionMode, GroupRef
 from ..errors import LuccaCardsError
@@ -22,15 +23,34 @@ from .report import SyncItem, SyncOutcome
 Progress = Callable[[int, int], None]
 
 
+def _connection_mode(value: object) -> ConnectionMode:
+    try:
+        return ConnectionMode(value)
+    except ValueError:
+        raise refused("connection_mode", f"{value!r:.40} is not a connection mode: use "
+                      "'password' (or ConnectionMode.PASSWORD) or 'sso' (ConnectionMode.SSO)",
+                      "import") from None
+
+
+def _yes_or_no(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise refused(attribute.name, f"must be True or False, not {value!r:.40}", "import")
+
+
 @attrs.frozen(kw_only=True)
 class ImportOptions:
-    """The options of an import (Cards' "Notify created users" and "Connection mode")."""
+    """The options of an import (Cards' "Notify created users" and "Connection mode").
 
-    notify: bool = False
+    Raises:
+        ValidationError: an option of the wrong kind (``notify="no"`` is not ``False``) or
+            an unknown connection mode, listing the valid ones.
+    """
+
+    notify: bool = attrs.field(default=False, validator=_yes_or_no)
     connection_mode: ConnectionMode = attrs.field(
-        default=ConnectionMode.PASSWORD, converter=ConnectionMode
+        default=ConnectionMode.PASSWORD, converter=_connection_mode
     )
-    dry_run: bool = False
+    dry_run: bool = attrs.field(default=False, validator=_yes_or_no)
 
 
 @attrs.define

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from .._paths import id_list
+from .._untrusted import text_problem
 from ..cards.models import MAX_TEXT_LENGTH, ConnectionMode
 from ..lucca.models import Department
 from ._accounts import AccountWriter, GroupTarget, ImportOptions, Progress, run_items
@@ -49,8 +51,16 @@ def group_name(department: Department) -> str:
 
 
 def _name_problem(name: str) -> str | None:
+    """Return why the (trimmed) name cannot name a Cards group, or ``None``.
+
+    A name from Lucca with a control character, a bidirectional control or nothing
+    visible is refused with the reason, never cleaned: see :mod:`lucca_cards._untrusted`.
+    """
     if not name:
         return "the department has no name"
+    problem = text_problem("its name", name)
+    if problem:
+        return f"{problem}; fix it in Lucca"
     if len(name) > MAX_TEXT_LENGTH:
         return f"its name has {len(name)} characters; a Cards group name has {MAX_TEXT_LENGTH}"
     return None
@@ -135,8 +145,11 @@ class DepartmentImporter(BaseImporter):
         """
         options = ImportOptions(notify=notify, connection_mode=connection_mode,
                                 dry_run=dry_run)
+        # Checked (and a one-shot iterator read) before anything is asked of Lucca.
+        wanted = None if department_ids is None else id_list(
+            department_ids, name="department_ids", where="DepartmentImporter.run")
         snapshot = self._snapshot()
-        chosen, notes = _choose(snapshot.departments, department_ids)
+        chosen, notes = _choose(snapshot.departments, wanted)
         targets: dict[str, GroupTarget] = {}
         work: list[tuple[UserRow, GroupTarget | None]] = []
         for department in chosen:
@@ -155,11 +168,10 @@ class DepartmentImporter(BaseImporter):
 
 
 def _choose(
-    departments: Sequence[Department], department_ids: Iterable[str | int] | None
+    departments: Sequence[Department], wanted: Sequence[str] | None
 ) -> tuple[list[Department], list[str]]:
-    if department_ids is None:
+    if wanted is None:
         return list(departments), []
-    wanted = list(dict.fromkeys(str(i) for i in department_ids))
     by_id = {d.id: d for d in departments}
     notes = [f"department {i} was not found in Lucca" for i in wanted if i not in by_id]
     return [by_id[i] for i in wanted if i in by_id], notes

@@ -2,6 +2,12 @@
 
 A report is JSON-serialisable (:meth:`SyncReport.to_dict`, :meth:`SyncReport.to_json`)
 and printable (``str(report)`` is a short summary; :meth:`SyncReport.lines` lists items).
+
+The data is kept exact: names, emails and reasons come from Lucca and from servers, as
+they were. What is meant for display escapes what would act on a terminal (control
+characters, bidirectional controls; see :func:`lucca_cards._untrusted.printable`):
+:meth:`SyncReport.lines` does; ``str(report)`` holds only counts and needs not;
+:meth:`SyncReport.to_dict` and :meth:`SyncReport.to_json` do not, being data, not display.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import attrs
+
+from .._untrusted import printable
 
 
 class SyncOutcome(str, enum.Enum):
@@ -142,7 +150,12 @@ class SyncReport:
         return f"{mode}{self.operation} import: {shown or 'nothing to do'}"
 
     def lines(self, outcomes: Iterable[SyncOutcome] | None = None) -> list[str]:
-        """Return one readable line per item; only ``outcomes`` if given, else notes last."""
+        r"""Return one readable line per item; only ``outcomes`` if given, else notes last.
+
+        The lines are for display: names, emails and reasons are escaped with
+        :func:`~lucca_cards._untrusted.printable`, so a name holding ``ESC`` or
+        ``U+202E`` shows as ``\x1b`` or ``\u202e`` instead of acting on the terminal.
+        """
         wanted = set(outcomes) if outcomes is not None else set(SyncOutcome)
         lines = []
         for item in self.items:
@@ -151,6 +164,6 @@ class SyncReport:
             where = f" -> {item.group}" if item.group else ""
             why = f": {item.reason}" if item.reason else ""
             who = f"{item.name} <{item.email.strip()}>" if item.email else item.name
-            lines.append(f"{item.outcome.value:<14} {who}{where}{why}")
-        notes = [f"note: {note}" for note in self.notes] if outcomes is None else []
+            lines.append(printable(f"{item.outcome.value:<14} {who}{where}{why}"))
+        notes = [printable(f"note: {note}") for note in self.notes] if outcomes is None else []
         return lines + notes

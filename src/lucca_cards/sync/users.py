@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from .._paths import id_list
 from ..cards.models import ConnectionMode
 from ._accounts import AccountWriter, ImportOptions, Progress, run_items
 from ._base import BaseImporter
@@ -62,19 +63,21 @@ class UserImporter(BaseImporter):
         """
         options = ImportOptions(notify=notify, connection_mode=connection_mode,
                                 dry_run=dry_run)
-        rows, missing = choose(self.preview(), employee_ids)
+        # Checked (and a one-shot iterator read) before anything is asked of Lucca.
+        wanted = None if employee_ids is None else id_list(
+            employee_ids, name="employee_ids", where="UserImporter.run")
+        rows, missing = choose(self.preview(), wanted)
         writer = AccountWriter(self.cards, self.links, options)
         items = run_items([(row, None) for row in rows], writer, progress)
         return SyncReport(operation="users", dry_run=dry_run, items=(*items, *missing))
 
 
 def choose(
-    rows: Sequence[UserRow], employee_ids: Iterable[str | int] | None
+    rows: Sequence[UserRow], wanted: Sequence[str] | None
 ) -> tuple[list[UserRow], list[SyncItem]]:
-    """Keep the rows of ``employee_ids`` (all if ``None``); report the ids not found."""
-    if employee_ids is None:
+    """Keep the rows of the ``wanted`` employee ids (all if ``None``); report those not found."""
+    if wanted is None:
         return list(rows), []
-    wanted = list(dict.fromkeys(str(i) for i in employee_ids))
     by_id = {row.employee.id: row for row in rows}
     missing = [
         SyncItem(employee_id=i, name=f"employee {i}", email=None, outcome=SyncOutcome.SKIPPED,

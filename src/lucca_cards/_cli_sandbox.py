@@ -1,0 +1,186 @@
+"""``lucca-cards sandbox serve``: its port and fault options, and the serving loop.
+
+The sandbox is imported only when a command needs it, so the other commands start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .sandbox._faults import Faults
+
+PROG = "lucca-cards sandbox serve"
+#: The APIs each fake serves, and so the ones ``--lucca-faults`` / ``--cards-faults`` set.
+LUCCA_APIS = ("token", "lucca", "legacy")
+CARDS_APIS = ("cards",)
+_KINDS_HELP = "rate_limited (or 429), server_error (500), unavailable (503), timeout, reset"
+
+
+def port_number(text: str) -> int:
+    """Parse ``--port``: 0 (free ports) or 1 to 65534 (Cards takes the next one)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value <= 65534:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a port from 1 to 65534 (Cards listens on the next one), or 0"
+        )
+    return value
+
+
+def fraction(text: str) -> float:
+    """Parse a fault rate: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction from 0 to 1 (0.2 = 20 %)")
+    return value
+
+
+def seconds(text: str) -> float:
+    """Parse a delay: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds >= 0")
+    return value
+
+
+def fault_kind_list(text: str) -> tuple[str, ...]:
+    """Parse ``--fault-kinds``: comma-separated kinds or their status aliases."""
+    from .sandbox._faults import fault_kinds
+
+    try:
+        kinds = fault_kinds(name for name in text.split(",") if name.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if not kinds:
+        raise argparse.ArgumentTypeError(f"name at least one fault kind: {_KINDS_HELP}")
+    return kinds
+
+
+def date(text: str) -> dt.date:
+    """Parse an ISO date (``2026-03-02``)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-02") from None
+
+
+def add_serve_options(serve: argparse.ArgumentParser) -> None:
+    """Add ``--today`` and the fault options to the ``serve`` parser."""
+    serve.add_argument("--today", type=date, default=None, metavar="YYYY-MM-DD",
+                       help="the generated company's today (default: the real date); with "
+                       "--seed, the same company on any day")
+    faults = serve.add_argument_group(
+        "faults", "Fail a fraction of the requests, deterministically from --fault-seed; "
+        "POST /_sandbox/faults on either fake changes them while it runs.")
+    faults.add_argument("--faults", type=fraction, default=None, metavar="RATE",
+                        help="fraction of every API's requests (token, Lucca, legacy, Cards) "
+                        "that fail, spread evenly over --fault-kinds (0.2 = 20 %%)")
+    faults.add_argument("--lucca-faults", type=fraction, default=None, metavar="RATE",
+                        help="the rate of the token endpoint, Lucca API and legacy API "
+                        "(overrides --faults)")
+    faults.add_argument("--cards-faults", type=fraction, default=None, metavar="RATE",
+                        help="the rate of the Cards API (overrides --faults)")
+    faults.add_argument("--fault-kinds", type=fault_kind_list, default=None, metavar="KINDS",
+                        help=f"comma-separated, among {_KINDS_HELP} (default: all five)")
+    faults.add_argument("--fault-seed", type=int, default=None, metavar="N",
+                        help="the same seed fails the same requests (0)")
+    faults.add_argument("--fault-delay", type=seconds, default=None, metavar="SECONDS",
+                        help="how late a 'timeout' answers (35, longer than the SDK's 30 s "
+                        "read timeout; the request is processed all the same)")
+
+
+def serve_faults(args: argparse.Namespace) -> dict[str, Faults]:
+    """Return the faults per API that the options ask for (empty: none).
+
+    Raises:
+        ValueError: a fault option is given without any rate.
+    """
+    from .sandbox._faults import FAULT_KINDS, Faults
+
+    lucca = args.faults if args.lucca_faults is None else args.lucca_faults
+    cards = args.faults if args.cards_faults is None else args.cards_faults
+    if lucca is None and cards is None:
+        given = [flag for flag, value in (("--fault-kinds", args.fault_kinds),
+                                          ("--fault-seed", args.fault_seed),
+                                          ("--fault-delay", args.fault_delay)) if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} "
+                             "a rate: add --faults RATE "
+                             "(or --lucca-faults / --cards-faults)")
+        return {}
+    faults: dict[str, Faults] = {}
+    for apis, rate in ((LUCCA_APIS, lucca), (CARDS_APIS, cards)):
+        if rate:
+            spread = Faults.spread(rate, args.fault_kinds or FAULT_KINDS,
+                                   seed=args.fault_seed or 0, delay=args.fault_delay)
+            faults.update(dict.fromkeys(apis, spread))
+    return faults
+
+
+def port_message(error: OSError, port: int) -> str:
+    """Say which port could not be listened on, and what to do."""
+    taken = getattr(error, "port", None)
+    which = ("Cards listens on --port + 1" if port and taken == port + 1
+             else "Lucca listens on --port" if port else "a free port was asked for")
+    where = f"port {taken}" if taken is not None else f"port {port}"
+    return (f"{PROG}: cannot listen on {where} ({which}): {error.strerror or error}; "
+            "stop the program that holds it, choose another --port P (Lucca on P, Cards on "
+            "P+1), or use --port 0 to pick free ones")
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run ``sandbox serve`` until ``SIGINT`` or ``SIGTERM``; return the exit status."""
+    from .sandbox import Sandbox
+
+    try:
+        faults = serve_faults(args)
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    sandbox = Sandbox(
+        seed=args.seed, employees=args.employees, departments=args.departments,
+        trainings=args.trainings, today=args.today, port=args.port,
+        lucca_rate_limit=args.lucca_rate_limit, cards_rate_limit=args.cards_rate_limit,
+        webhook_url=args.webhook_url, faults=faults,
+    )
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        sandbox.start()
+    except OSError as exc:
+        print(port_message(exc, args.port), file=sys.stderr)
+        return 2
+    with sandbox:
+        print(json.dumps(sandbox.connection_info()), flush=True)
+        print(f"Serving Lucca at {sandbox.lucca_url} and Cards at {sandbox.cards_url}"
+              f"{_faults_note(faults)}; Ctrl-C stops.", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+    return 0
+
+
+def _faults_note(faults: dict[str, Faults]) -> str:
+    if not faults:
+        return ""
+    rates = ", ".join(f"{api} {round(f.total * 100, 2):g} %" for api, f in faults.items())
+    return f", with faults ({rates})"
