@@ -26,6 +26,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ._watchdog import WATCHDOG
+
 #: How often an expired watch looks again for a socket still being opened.
 _RECHECK = 0.05
 _CHUNK = 64 * 1024
@@ -84,13 +86,7 @@ class _Watch:
         self._sock: socket.socket | None = None
         self._done = False
         self.expired = False
-        self._start_timer(max(seconds, 0.0))
-
-    def _start_timer(self, seconds: float) -> None:
-        timer = threading.Timer(seconds, self._expire)
-        timer.daemon = True
-        self._timer = timer
-        timer.start()
+        self._timer = WATCHDOG.schedule(seconds, self._expire)
 
     def attach(self, conn: Any) -> None:
         with self._lock:
@@ -109,20 +105,20 @@ class _Watch:
             if self._conn is conn:
                 self._conn = self._sock = None
 
-    def _expire(self) -> None:
+    def _expire(self) -> float | None:
         with self._lock:
             if self._done:
-                return
+                return None
             self.expired = True
             if self._sock is None:
                 # The connection is still being opened (or not taken yet): its connect
                 # timeout bounds that; look again shortly.
-                self._start_timer(_RECHECK)
-                return
+                return _RECHECK
             with contextlib.suppress(OSError):
                 # The plain socket's shutdown, also for TLS: it ends a blocked read in the
                 # other thread without touching the TLS state that thread is using.
                 socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            return None
 
     def close(self) -> None:
         with self._lock:
