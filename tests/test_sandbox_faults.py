@@ -173,7 +173,7 @@ def test_serve_flags_spread_the_rate_over_every_api() -> None:
 @pytest.mark.parametrize(("options", "reason"), [
     (["--faults", "1.5"], "argument --faults: 1.5 is not a fraction from 0 to 1"),
     (["--faults", "nan"], "argument --faults: nan is not a fraction from 0 to 1"),
-    (["--cards-faults", "lots"], "argument --cards-faults: 'lots' is not a number"),
+    (["--cards-faults", "lots"], "argument --cards-faults: 'lots' is not a fraction from 0"),
     (["--fault-kinds", "429,404"], "argument --fault-kinds: unknown fault kind '404'"),
     (["--fault-kinds", ","], "argument --fault-kinds: name at least one fault kind"),
     (["--fault-delay", "-1"], "argument --fault-delay: -1 is not a number of seconds >= 0"),

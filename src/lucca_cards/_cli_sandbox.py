@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,39 +24,28 @@ CARDS_APIS = ("cards",)
 _KINDS_HELP = "rate_limited (or 429), server_error (500), unavailable (503), timeout, reset"
 
 
-def port_number(text: str) -> int:
-    """Parse ``--port``: 0 (free ports) or 1 to 65534 (Cards takes the next one)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value <= 65534:
-        raise argparse.ArgumentTypeError(
-            f"{value} is not a port from 1 to 65534 (Cards listens on the next one), or 0"
-        )
-    return value
+def _bounded(parse: type[int] | type[float], low: float, high: float, what: str
+             ) -> Callable[[str], Any]:
+    """Return an argparse type: ``parse`` the text, then keep it from ``low`` to ``high``."""
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is not {what}")
+        return value
+
+    return convert
 
 
-def fraction(text: str) -> float:
-    """Parse a fault rate: a number from 0 to 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction from 0 to 1 (0.2 = 20 %)")
-    return value
-
-
-def seconds(text: str) -> float:
-    """Parse a delay: a number of seconds, 0 or more."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0.0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} is not a number of seconds >= 0")
-    return value
+#: ``--port``: 0 (free ports) or 1 to 65534 (Cards takes the next one).
+port_number = _bounded(int, 0, 65534, "a port from 1 to 65534 (Cards listens on the next "
+                       "one), or 0")
+#: A fault rate: a number from 0 to 1.
+fraction = _bounded(float, 0.0, 1.0, "a fraction from 0 to 1 (0.2 = 20 %)")
+#: A delay: a number of seconds, 0 or more.
+seconds = _bounded(float, 0.0, 1e9, "a number of seconds >= 0")
 
 
 def fault_kind_list(text: str) -> tuple[str, ...]:
