@@ -127,7 +127,12 @@ def api_key(cls: type[ApiModel], field: attrs.Attribute[Any]) -> str:
     return camel(field.name) if cls.api_naming == "camel" else field.name
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """Name what a JSON value is, for a message that must not show the value.
+
+    >>> json_kind({"x": 1}), json_kind(None)
+    ('an object', 'null')
+    """
     names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
              int: "a number", float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
@@ -143,7 +148,7 @@ def _text(value: Any, _: Any) -> str:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)  # numeric ids and codes, sent as numbers by some endpoints
-    raise TypeError(f"expected a string, got {_kind(value)}")
+    raise TypeError(f"expected a string, got {json_kind(value)}")
 
 
 def _whole(value: Any, _: Any) -> int:
@@ -153,7 +158,7 @@ def _whole(value: Any, _: Any) -> int:
         return int(value)
     if isinstance(value, str) and value.strip().isascii() and value.strip().lstrip("-").isdigit():
         return int(value)
-    raise TypeError(f"expected a whole number, got {_kind(value)}")
+    raise TypeError(f"expected a whole number, got {json_kind(value)}")
 
 
 def _real(value: Any, _: Any) -> float:
@@ -164,7 +169,7 @@ def _real(value: Any, _: Any) -> float:
         except ValueError:
             raise TypeError(f"expected a number, got the text {value[:20]!r}") from None
     if isinstance(number, bool) or not isinstance(number, (int, float)):
-        raise TypeError(f"expected a number, got {_kind(value)}")
+        raise TypeError(f"expected a number, got {json_kind(value)}")
     if not math.isfinite(number):
         raise TypeError("expected a finite number")
     return float(number)
@@ -180,18 +185,18 @@ def _flag(value: Any, _: Any) -> bool:
         return bool(value)  # PHP backends send booleans as 0/1
     if isinstance(value, str) and value.strip().lower() in _FLAGS:
         return _FLAGS[value.strip().lower()]
-    raise TypeError(f"expected true or false, got {_kind(value)}")
+    raise TypeError(f"expected true or false, got {json_kind(value)}")
 
 
 def _when(value: Any, _: Any) -> datetime:
     if not isinstance(value, (str, datetime)):
-        raise TypeError(f"expected a date-time string, got {_kind(value)}")
+        raise TypeError(f"expected a date-time string, got {json_kind(value)}")
     return parse_datetime(value)
 
 
 def _day(value: Any, _: Any) -> date:
     if not isinstance(value, (str, date)):
-        raise TypeError(f"expected a date string, got {_kind(value)}")
+        raise TypeError(f"expected a date string, got {json_kind(value)}")
     return parse_date(value)
 
 
@@ -204,7 +209,7 @@ def _list_hook(kind: Any) -> Callable[[Any, Any], list[Any]]:
 
     def structure(value: Any, _: Any) -> list[Any]:
         if not isinstance(value, list):
-            raise TypeError(f"expected a list, got {_kind(value)}")
+            raise TypeError(f"expected a list, got {json_kind(value)}")
         return [converter.structure(entry, item) for entry in value]
 
     return structure
@@ -215,7 +220,7 @@ def _tuple_hook(kind: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
 
     def structure(value: Any, _: Any) -> tuple[Any, ...]:
         if not isinstance(value, (list, tuple)):
-            raise TypeError(f"expected a list, got {_kind(value)}")
+            raise TypeError(f"expected a list, got {json_kind(value)}")
         return tuple(converter.structure(entry, item) for entry in value)
 
     return structure
@@ -224,7 +229,7 @@ def _tuple_hook(kind: Any) -> Callable[[Any, Any], tuple[Any, ...]]:
 def _dict_hook(kind: Any) -> Callable[[Any, Any], dict[Any, Any]]:
     def structure(value: Any, _: Any) -> dict[Any, Any]:
         if not isinstance(value, Mapping):
-            raise TypeError(f"expected an object, got {_kind(value)}")
+            raise TypeError(f"expected an object, got {json_kind(value)}")
         return dict(value)
 
     return structure

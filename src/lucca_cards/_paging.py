@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 
 from ._http import Params, Transport
+from ._models import json_kind
 from .errors import UnexpectedResponseError
 
 T = TypeVar("T")
@@ -218,7 +219,7 @@ class _Reader:
 
     def wrong(self, where: str, wanted: str, got: Any) -> UnexpectedResponseError:
         return self.transport.unexpected(
-            "GET", self.path, f"answered with {where} as {_kind(got)}, not {wanted}")
+            "GET", self.path, f"answered with {where} as {json_kind(got)}, not {wanted}")
 
     def stuck(self, problem: str) -> UnexpectedResponseError:
         return self.transport.unexpected(
@@ -240,8 +241,3 @@ def _hashable(value: Any) -> Hashable:
 def _whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-             int: "a number", float: "a number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)

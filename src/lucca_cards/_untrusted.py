@@ -160,11 +160,12 @@ def printable(text: str) -> str:
 
 
 def escape_json(text: str) -> str:
-    r"""Return JSON text with the characters :func:`printable` escapes written ``\uXXXX``.
+    r"""Return JSON text with the characters :func:`printable` escapes written as ``\u`` escapes.
 
     For the output of ``json.dumps(..., ensure_ascii=False)``, which writes ``U+202E``,
     ``DEL`` and the C1 controls raw. Outside its strings JSON text is plain ASCII, so
-    every such character is inside a string, where ``\uXXXX`` means the same character:
+    every such character is inside a string, where its ``\u`` escape (``\u202e``) means the
+    same character:
     the result is still valid JSON that decodes to the same data.
 
     >>> import json

@@ -295,8 +295,8 @@ class LegacyUsers:
             ValidationError: two records share a title (they could not be told apart
                 later), or ``user_id`` is not an id; nothing is sent.
         """
+        user_id = _user_id(user_id, "PUT")
         path = _user_path(user_id, "PUT")
-        user_id = int(path.rpartition("/")[2])
         wanted = list(records)
         titles = Counter(record.title.strip().casefold() for record in wanted)
         repeated = sorted(title for title, count in titles.items() if count > 1)
@@ -355,9 +355,14 @@ def _wire(value: FilterValue) -> str:
     return ",".join(str(item) for item in value)
 
 
-def _user_path(user_id: int, method: str) -> str:
+def _user_id(user_id: Any, method: str) -> int:
+    """Return the id as a positive whole number, or refuse it naming the request."""
+    return whole_id(user_id, where=f"{SERVICE}: {method} {USERS_PATH}/{{id}}")
+
+
+def _user_path(user_id: Any, method: str) -> str:
     # Only a positive whole number can become the path segment.
-    return f"{USERS_PATH}/{whole_id(user_id, where=f'{SERVICE}: {method} {USERS_PATH}/{{id}}')}"
+    return f"{USERS_PATH}/{_user_id(user_id, method)}"
 
 
 def _parse_user(item: Mapping[str, Any], _: RawPage) -> LegacyUser:
