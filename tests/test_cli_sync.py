@@ -331,7 +331,8 @@ def test_the_help_says_what_the_state_file_is_for(capsys: pytest.CaptureFixture[
     with pytest.raises(SystemExit):
         main(["users", "import", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "'already linked' survives between runs" in help_text
+    assert "which Cards account each employee was linked to" in help_text
+    assert "the training ledger" in help_text
     assert "lucca-cards.sqlite" in help_text
 
 

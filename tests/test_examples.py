@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib.util
+import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -14,8 +16,10 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import SECRET_MARK
-from lucca_cards import ChapterCompleteEvent, QuizCompleteEvent, SyncOutcome, WebhookEvent
-from lucca_cards.cards.webhooks import Webhooks
+from lucca_cards import SyncOutcome
+from lucca_cards.cards.webhooks import MAX_BODY_BYTES
+from lucca_cards.receiver import CardsWebhookHandler
+from lucca_cards.state import TrainingLedger
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SECRET = f"{SECRET_MARK}-hook"
@@ -45,55 +49,63 @@ def load(name: str) -> ModuleType:
 
 
 @pytest.fixture
-def receiver() -> tuple[Client, list[WebhookEvent]]:
-    received: list[WebhookEvent] = []
-    app = load("webhook_receiver").make_app(Webhooks(secret=SECRET), received.append)
-    return Client(app), received
+def receiver(tmp_path: Path) -> Iterator[tuple[Client, TrainingLedger]]:
+    with TrainingLedger(tmp_path / "ledger.sqlite") as ledger:
+        handler = CardsWebhookHandler(ledger, SECRET)
+        yield Client(load("webhook_receiver").make_app(handler)), ledger
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def test_a_signed_event_is_parsed_and_handled(receiver: tuple[Client, list[WebhookEvent]]) -> None:
-    client, received = receiver
+def test_a_signed_event_lands_in_the_ledger(receiver: tuple[Client, TrainingLedger]) -> None:
+    client, ledger = receiver
     response = client.post("/", data=BODY, headers={"Signature": sign(BODY)},
                            content_type="application/json")
-    assert response.status_code == 204
-    (event,) = received
-    assert isinstance(event, ChapterCompleteEvent)
-    assert event.data.training is not None
-    assert event.data.training.title == "Sécurité"
+    assert (response.status_code, response.json) == (200, {"status": "recorded",
+                                                           "changed": True})
+    (state,) = ledger.records_for("renee.doe@example.com")
+    assert (state.title, state.progress) == ("Sécurité", 0.2)
+    again = client.post("/", data=BODY, headers={"Signature": sign(BODY)})
+    assert (again.status_code, again.json["changed"]) == (200, False)  # a redelivery
+    assert ledger.event_count() == 1
 
 
-def test_a_wrong_signature_is_refused_unparsed(
-    receiver: tuple[Client, list[WebhookEvent]],
-) -> None:
-    client, received = receiver
+def test_a_wrong_signature_is_refused_unstored(receiver: tuple[Client, TrainingLedger]) -> None:
+    client, ledger = receiver
     tampered = BODY.replace(b'"points":1,', b'"points":100,', 1)
     for body, signature in [(tampered, sign(BODY)), (BODY, sign(BODY, "other-secret"))]:
         response = client.post("/", data=body, headers={"Signature": signature})
         assert response.status_code == 401
     assert client.post("/", data=BODY).status_code == 401  # no header at all
-    assert received == []
+    assert ledger.event_count() == 0
 
 
-def test_a_signed_but_malformed_body_gets_400(
-    receiver: tuple[Client, list[WebhookEvent]],
-) -> None:
-    client, received = receiver
+def test_a_signed_but_malformed_body_gets_400(receiver: tuple[Client, TrainingLedger]) -> None:
+    client, ledger = receiver
     body = b'{"id": "x", "type": '
-    assert client.post("/", data=body, headers={"Signature": sign(body)}).status_code == 400
-    assert received == []
+    response = client.post("/", data=body, headers={"Signature": sign(body)})
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json["error"]
+    assert ledger.event_count() == 0
 
 
-def test_print_event_summarises(capsys: pytest.CaptureFixture[str]) -> None:
-    from lucca_cards.cards.webhooks import parse
+def test_the_example_refuses_bodies_over_the_limit_and_other_methods(
+    receiver: tuple[Client, TrainingLedger],
+) -> None:
+    client, ledger = receiver
+    big = b" " * MAX_BODY_BYTES + BODY  # valid JSON, validly signed, one event: too big
+    assert client.post("/", data=big, headers={"Signature": sign(big)}).status_code == 413
 
-    load("webhook_receiver").print_event(parse(BODY))
-    out = capsys.readouterr().out
-    assert "renee.doe@example.com" in out
-    assert "progress=0.2" in out
+    # Chunked, as a server that decodes chunked bodies passes it on: no Content-Length.
+    chunked = client.post("/", input_stream=io.BytesIO(big), headers={"Signature": sign(big)},
+                          environ_overrides={"wsgi.input_terminated": True,
+                                             "HTTP_TRANSFER_ENCODING": "chunked"})
+    assert chunked.status_code == 413
+    answer = client.get("/")
+    assert (answer.status_code, answer.headers["Allow"]) == (405, "POST")
+    assert ledger.event_count() == 0
 
 
 def test_explore_lucca_counts_by_department_from_one_sweep() -> None:
@@ -148,20 +160,20 @@ def test_explore_lucca_against_the_sandbox() -> None:
     assert f"{missing} without a professional email" in report
 
 
-def test_webhook_receiver_accepts_every_webhook_the_sandbox_signs() -> None:
+def test_webhook_receiver_records_every_webhook_the_sandbox_signs(tmp_path: Path) -> None:
     from lucca_cards import Sandbox
-    from lucca_cards.sandbox._server import ServedApp
+    from lucca_cards._serving import ServedApp
 
-    handled: list[WebhookEvent] = []
     with Sandbox(seed=8, employees=60, departments=6, lucca_rate_limit=0,
-                 cards_rate_limit=0) as sandbox:
-        webhooks = Webhooks(secret=sandbox.credentials.webhook_secret)
-        with ServedApp(load("webhook_receiver").make_app(webhooks, handled.append)) as app:
+                 cards_rate_limit=0) as sandbox, \
+            TrainingLedger(tmp_path / "ledger.sqlite") as ledger:
+        handler = CardsWebhookHandler(ledger, sandbox.credentials.webhook_secret)
+        with ServedApp(load("webhook_receiver").make_app(handler)) as app:
             sandbox.cards.webhook_url = app.url + "/cards"
             report = sandbox.simulate_activity(learners=5, seed=2)
-    assert (report.delivered, report.failed) == (len(handled), 0)
-    assert handled
-    assert all(isinstance(e, ChapterCompleteEvent | QuizCompleteEvent) for e in handled)
+        assert report.failed == 0
+        assert report.delivered == ledger.event_count() > 0
+        assert len(ledger.learners()) == 5
 
 
 # -- import_users.py and import_departments.py, against a sandbox ---------------------------
@@ -264,3 +276,58 @@ def test_the_import_examples_connect_to_a_sandbox_or_to_a_config_file(tmp_path: 
             assert lucca.base_url == "https://acme.ilucca.net"
             assert cards.tenant == "acme"
             assert settings.import_connection_mode.value == "sso"
+
+
+# -- nightly_sync.py, against a sandbox whose learners progressed ---------------------------
+
+
+def test_nightly_sync_example_runs_the_three_parts_on_the_sandbox(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    example = load("nightly_sync")
+    assert example.main(["--sandbox", "--json"]) == 0
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["ok"] and not report["dry_run"]
+    assert [part["operation"] for part in report["parts"]] == [
+        "departments", "users", "statistics"]
+    assert all(part["stopped"] is None for part in report["parts"])
+    assert report["parts"][1]["counts"]["created"] > 0
+    stats = report["parts"][2]
+    assert stats["counts"]["updated"] > 0  # the learners' activity reached their files
+    assert stats["counts"]["failed"] == 0
+    delivered = int(err.split("sandbox: ")[1].split()[0])
+    assert delivered > 0 and "(0 undelivered)" in err
+
+    assert example.main(["--sandbox", "--only", "stats"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[0].startswith("the nightly sync: statistics publish: ")
+    assert "statistics publish: " in text[2] and "updated" in text[2]
+    assert text[-1] == "ok: nothing failed"
+
+
+def test_nightly_sync_example_text_lists_each_part_and_a_failed_part(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from lucca_cards import NightlyReport, SyncItem, SyncReport
+
+    example = load("nightly_sync")
+    parts = [SyncReport(operation="departments", dry_run=False, items=()),
+             SyncReport(operation="users", dry_run=False, items=[SyncItem(
+                 employee_id="7", name="L\u202eéa", email=None, outcome=SyncOutcome.SKIPPED,
+                 reason="no professional email in Lucca")]),
+             SyncReport(operation="statistics", dry_run=False, items=(),
+                        stopped="stats did not run: e_missing\x1b[2J is not a field")]
+    text = example.render(NightlyReport(dry_run=False, reports=parts))
+    lines = text.splitlines()
+    assert lines[0] == ("the nightly sync: departments import: nothing to do; users import: "
+                        "1 skipped; statistics publish: nothing to do")
+    for summary in ("departments import: nothing to do", "users import: 1 skipped",
+                    "statistics publish: nothing to do"):
+        assert summary in lines
+    assert any("skipped" in line and "\\u202e" in line for line in lines)
+    assert "  stopped: stats did not run: e_missing\\x1b[2J is not a field" in lines
+    assert lines[-1].startswith("FAILED")
+    with pytest.raises(SystemExit):  # an unknown part is refused before anything runs
+        example.main(["--only", "payroll"])
+    assert "payroll" in capsys.readouterr().err

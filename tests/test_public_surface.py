@@ -83,8 +83,9 @@ def test_clients_expose_the_designed_methods(kind: type, methods: list[str]) -> 
 def test_importers_take_the_designed_options(importer: type, first: str) -> None:
     parameters = inspect.signature(importer.run).parameters
     defaults = {name: p.default for name, p in parameters.items() if name != "self"}
+    extra = {"imported_only": False} if importer is lucca_cards.DepartmentImporter else {}
     assert defaults == {first: None, "notify": False,
                         "connection_mode": lucca_cards.ConnectionMode.PASSWORD,
-                        "dry_run": False, "progress": None}
+                        "dry_run": False, "progress": None, **extra}
     assert list(inspect.signature(importer).parameters)[:2] == ["lucca", "cards"]
     assert inspect.getdoc(importer.preview)

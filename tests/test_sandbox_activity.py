@@ -16,8 +16,8 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from conftest import SECRET_MARK, FakeClock
+from lucca_cards._serving import ServedApp
 from lucca_cards.sandbox._model import CardsData
-from lucca_cards.sandbox._server import ServedApp
 from lucca_cards.sandbox.activity import ActivityReport, WebhookSender, php_json, simulate
 from lucca_cards.sandbox.cards import CardsFake
 from sandbox_cards_data import (

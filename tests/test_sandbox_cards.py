@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from conftest import SECRET_MARK, FakeClock
+from lucca_cards._serving import ServedApp
 from lucca_cards.sandbox._laravel import page_window
 from lucca_cards.sandbox._model import CardsData, CardsGroup, CardsUser
-from lucca_cards.sandbox._server import ServedApp
 from lucca_cards.sandbox._service import Faults
 from lucca_cards.sandbox.cards import CardsFake
 from sandbox_cards_data import (

@@ -25,9 +25,9 @@ from lucca_cards import (
     TrainingRecord,
     ValidationError,
 )
+from lucca_cards._serving import ServedApp
 from lucca_cards.sandbox import Faults, Sandbox
 from lucca_cards.sandbox._model import employee_status
-from lucca_cards.sandbox._server import ServedApp
 
 SCOPES = ("departments.readonly", "employees.readwrite", "job-positions.readonly")
 

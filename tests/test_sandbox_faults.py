@@ -9,11 +9,11 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from lucca_cards._cli_sandbox import serve_faults
+from lucca_cards._serving import ServedApp
 from lucca_cards.cli import build_parser, main
+from lucca_cards.cli._sandbox import serve_faults
 from lucca_cards.sandbox import Faults, Sandbox
 from lucca_cards.sandbox._faults import FAULT_KINDS, fault_kinds
-from lucca_cards.sandbox._server import ServedApp
 from lucca_cards.sandbox._service import FakeService, json_response
 
 CALM = {"api": None, "free": None}

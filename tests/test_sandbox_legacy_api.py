@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from conftest import SECRET_MARK, FakeClock
-from lucca_cards.sandbox._server import ServedApp
+from lucca_cards._serving import ServedApp
 from lucca_cards.sandbox.lucca import LuccaFake
 from sandbox_company import API_KEY, NOW, make_fake
 

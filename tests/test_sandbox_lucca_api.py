@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import FakeClock
-from lucca_cards.sandbox._server import ServedApp
+from lucca_cards._serving import ServedApp
 from lucca_cards.sandbox._service import Faults
 from sandbox_company import API_KEY, API_VERSION, assert_valid, get_token, lucca_get, make_fake
 

@@ -17,9 +17,9 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
+from lucca_cards._serving import ServedApp
 from lucca_cards.cli import main
 from lucca_cards.sandbox import Faults, Sandbox, SandboxCredentials
-from lucca_cards.sandbox._server import ServedApp
 from served_sandbox import (
     ephemeral_range,
     port_is_free,
@@ -52,8 +52,9 @@ def test_the_fakes_import_nothing_from_the_sdk() -> None:
     modules = sorted(SANDBOX_SOURCES.glob("*.py"))
     assert len(modules) >= 8
     imports = {p.name: outside_imports(p) for p in modules}
-    # Only the runner reaches the SDK, for the Settings it hands out; never a client.
-    assert set(imports.pop("_sandbox.py")) == {"..config"}
+    # Only the runner reaches the SDK: for the Settings it hands out, and the loopback
+    # server it shares with the webhook receiver; never a client.
+    assert set(imports.pop("_sandbox.py")) == {"..config", ".._serving"}
     assert imports == {name: [] for name in imports}
 
 
@@ -190,7 +191,7 @@ def test_misuse_is_explained() -> None:
 
 
 def test_the_demo_tours_employees_departments_and_cards_users() -> None:
-    from lucca_cards._demo import run_demo
+    from lucca_cards.cli._demo import run_demo
 
     out = io.StringIO()
     box = Sandbox(seed=2, employees=60, departments=8, lucca_rate_limit=0, cards_rate_limit=0)
@@ -210,7 +211,7 @@ def demo_sections(text: str) -> dict[str, str]:
 
 
 def test_the_demo_previews_dry_runs_imports_and_reruns_without_writing() -> None:
-    from lucca_cards._demo import run_demo
+    from lucca_cards.cli._demo import run_demo
     from lucca_cards.sandbox._model import employee_status
 
     out = io.StringIO()
@@ -241,3 +242,24 @@ def test_the_demo_previews_dry_runs_imports_and_reruns_without_writing() -> None
     writes = [e for e in box.cards.log.entries() if e["method"] != "GET"]
     assert len([e for e in writes if e["method"] == "POST"]) == created
 
+
+
+def test_the_demo_publishes_statistics_received_as_webhooks_then_writes_nothing() -> None:
+    from lucca_cards.cli._demo import run_demo
+    from lucca_cards.lucca.training_records import read_training_records
+
+    out = io.StringIO()
+    box = Sandbox(seed=2, employees=60, departments=8, lucca_rate_limit=0, cards_rate_limit=0)
+    assert run_demo(sandbox=box, out=out) == 0
+    text = out.getvalue()
+    steps = demo_sections(text)
+    delivered = int(steps["6."].split("webhooks delivered: ")[1].split(",")[0])
+    assert delivered > 0 and "failed: 0" in steps["6."]
+    assert f"the ledger holds {delivered} events" in steps["6."]
+    files = [e for e in box.company.lucca.employees.values()
+             if read_training_records(e.extended_data)]
+    assert f"statistics publish: {len(files)} updated" in steps["7."]
+    assert f"legacy requests: {len(files)} PUT" in steps["7."]
+    assert "as on the employee file" in text and " %" in text
+    assert f"statistics publish: {len(files)} unchanged; legacy PUTs sent: 0" in steps["8."]
+    assert box.cards.webhook_url is None

@@ -11,8 +11,8 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from conftest import FakeClock
+from lucca_cards._serving import ServedApp
 from lucca_cards.sandbox import Faults
-from lucca_cards.sandbox._server import ServedApp
 from lucca_cards.sandbox._service import FakeService, WindowLimiter, json_response
 
 

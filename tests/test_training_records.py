@@ -99,9 +99,23 @@ def test_missing_or_null_sub_fields_read_as_none(sub_values: dict[str, Any]) -> 
     ]
 
 
-def test_unparsable_numbers_read_as_none() -> None:
-    data = {"e_formation": [{"id": 1, "value": {"e_title": "T", "e_score": "n/a"}}]}
-    assert read_training_records(data)[0].record.score is None
+def test_text_sub_values_read_as_text_and_numeric_text_as_numbers() -> None:
+    data = {"e_formation": [{"id": 1, "value": {
+        "e_title": "T", "e_score": "8/10", "e_progress": " 80 ", "e_link": ["x"]}}]}
+    record = read_training_records(data)[0].record
+    assert (record.score, record.progress, record.link) == ("8/10", 80.0, None)
+    blank = {"e_formation": [{"id": 1, "value": {"e_title": "T", "e_score": "  ",
+                                                 "e_progress": {"a": 1}}}]}
+    assert read_training_records(blank)[0].record.score is None
+    assert read_training_records(blank)[0].record.progress is None
+
+
+def test_a_record_equals_itself_read_back_whatever_the_text() -> None:
+    record = TrainingRecord(title="T", progress="80", score="8/10")
+    assert record.progress == 80.0
+    payload = training_records_payload([record], [])
+    stored = [{**payload["e_formation"][0], "id": 5}]
+    assert read_training_records({"e_formation": stored})[0].record == record
 
 
 @pytest.mark.parametrize(

@@ -50,23 +50,31 @@ from .lucca.legacy import LuccaLegacyApiClient
 from .lucca.legacy_models import LegacyUser, TrainingRecordsWrite
 from .lucca.models import Department, Employee, EmployeeStatus, JobPosition, Reference
 from .lucca.training_records import StatsFieldCodes, StoredTrainingRecord, TrainingRecord
+from .state import Database, LearnerTraining, TrainingLedger
 from .sync import (
     DepartmentImporter,
     DepartmentRow,
     LinkStore,
+    NightlyReport,
+    StatsFormat,
+    StatsPublisher,
     SyncItem,
     SyncOutcome,
     SyncReport,
     UserImporter,
     UserRow,
     UserState,
+    nightly_sync,
 )
 
 if TYPE_CHECKING:
+    from .receiver import CardsWebhookHandler
     from .sandbox import ActivityReport, Faults, Sandbox, SandboxCredentials
 
-# The sandbox needs werkzeug and its fakes; it loads on first use, not on `import lucca_cards`.
+# The sandbox and the receiver need werkzeug; they load on first use, not on
+# `import lucca_cards`. The receiver's WSGI app is `lucca_cards.receiver.make_app`.
 _SANDBOX_NAMES = frozenset({"ActivityReport", "Faults", "Sandbox", "SandboxCredentials"})
+_RECEIVER_NAMES = frozenset({"CardsWebhookHandler"})
 
 
 def __getattr__(name: str) -> Any:
@@ -74,6 +82,10 @@ def __getattr__(name: str) -> Any:
         from . import sandbox
 
         return getattr(sandbox, name)
+    if name in _RECEIVER_NAMES:
+        from . import receiver
+
+        return getattr(receiver, name)
     raise AttributeError(f"module 'lucca_cards' has no attribute {name!r}")
 
 __all__ = [
@@ -83,10 +95,12 @@ __all__ = [
     "Badge",
     "CardsClient",
     "CardsUser",
+    "CardsWebhookHandler",
     "Certificate",
     "ChapterCompleteEvent",
     "ConfigurationError",
     "ConnectionMode",
+    "Database",
     "Department",
     "DepartmentImporter",
     "DepartmentRow",
@@ -97,11 +111,13 @@ __all__ = [
     "Group",
     "GroupRef",
     "JobPosition",
+    "LearnerTraining",
     "LegacyUser",
     "LinkStore",
     "LuccaCardsError",
     "LuccaLegacyApiClient",
     "LuccaOAuthClient",
+    "NightlyReport",
     "NotFoundError",
     "PermissionDeniedError",
     "QuizCompleteEvent",
@@ -115,6 +131,8 @@ __all__ = [
     "ServerError",
     "Settings",
     "StatsFieldCodes",
+    "StatsFormat",
+    "StatsPublisher",
     "StoredTrainingRecord",
     "SyncItem",
     "SyncOutcome",
@@ -122,6 +140,7 @@ __all__ = [
     "Timeout",
     "Training",
     "TrainingActivityEvent",
+    "TrainingLedger",
     "TrainingRecord",
     "TrainingRecordsWrite",
     "TransportError",
@@ -132,4 +151,5 @@ __all__ = [
     "ValidationError",
     "WebhookEvent",
     "__version__",
+    "nightly_sync",
 ]

@@ -339,6 +339,20 @@ def check_rate(
     return rate
 
 
+def check_share(setting: str, value: Any) -> float:
+    """Return a share: a finite number from 0 to 1 (``0.1`` is 10 %).
+
+    >>> check_share("stats_max_removal_share", 0.25)
+    0.25
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            0 <= float(value) <= 1):  # NaN fails the comparison
+        shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
+        raise ConfigurationError(
+            setting, f"{shown[:40]} is not a share from 0 to 1; give e.g. 0.1 for 10 %")
+    return float(value)
+
+
 def check_flag(setting: str, value: Any) -> bool:
     """Return a yes/no setting: a ``bool``, or one of the words an environment variable uses.
 

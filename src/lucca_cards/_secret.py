@@ -50,3 +50,16 @@ class Secret:
 def as_secret(value: str | Secret) -> Secret:
     """Wrap a plain string in a :class:`Secret`; leave a :class:`Secret` as it is."""
     return value if isinstance(value, Secret) else Secret(value)
+
+
+def without_password(url: str) -> str:
+    """Mask the password of a URL's credentials, as in a database URL.
+
+    >>> without_password("postgresql+psycopg://sync:s3cret@db.internal/lucca")
+    'postgresql+psycopg://sync:***@db.internal/lucca'
+    """
+    scheme, found, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not found or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"

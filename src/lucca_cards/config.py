@@ -7,7 +7,7 @@ win (file < environment < keywords)::
     settings = Settings.from_env()                         # LUCCA_*, CARDS_* only
     settings = Settings(lucca_url="https://acme.ilucca.net", lucca_api_key="…")
 
-A TOML file has four tables::
+A TOML file has five tables::
 
     [lucca]
     url = "https://acme.ilucca.net"
@@ -28,6 +28,9 @@ A TOML file has four tables::
     notify = false
     connection_mode = "sso"
 
+    [state]
+    database = "lucca-cards.sqlite"   # or a URL: postgresql+psycopg://…
+
 Every value is checked when the settings are built (see :mod:`lucca_cards._checks` and
 the configuration page of the docs): a value that cannot work raises
 :class:`~lucca_cards.ConfigurationError` naming it the way it was given, the keyword
@@ -39,7 +42,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import sys
 from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -47,6 +49,7 @@ from typing import Any
 
 import attrs
 
+from . import _config_sources as sources
 from ._checks import (
     check_connection_mode,
     check_flag,
@@ -54,50 +57,19 @@ from ._checks import (
     check_rate,
     check_scopes,
     check_secret,
+    check_share,
     check_text,
     check_url,
 )
-from ._secret import Secret
+from ._secret import Secret, without_password
 from ._values import ConnectionMode, StatsFieldCodes
 from .errors import ConfigurationError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
 
 DEFAULT_TOKEN_URL = "https://accounts.world.luccasoftware.com/connect/token"
 DEFAULT_SCOPES = "departments.readonly employees.readwrite"
 DEFAULT_API_VERSION = "2024-11-01"
 DEFAULT_CARDS_URL = "https://api.cards-microlearning.com/v1"
 LUCCA_MAX_REQUESTS_PER_MINUTE = 50
-
-# The six stats codes: [stats] field/title/…, LUCCA_STATS_FIELD/LUCCA_STATS_TITLE/…
-_CODE_NAMES = ("field", "title", "link", "progress", "score", "last_completion_date")
-# setting name -> (TOML table, TOML key, environment variable)
-_SOURCES: dict[str, tuple[str, str, str]] = {
-    "lucca_url": ("lucca", "url", "LUCCA_URL"),
-    "lucca_client_id": ("lucca", "client_id", "LUCCA_CLIENT_ID"),
-    "lucca_client_secret": ("lucca", "client_secret", "LUCCA_CLIENT_SECRET"),
-    "lucca_token_url": ("lucca", "token_url", "LUCCA_TOKEN_URL"),
-    "lucca_scopes": ("lucca", "scopes", "LUCCA_SCOPES"),
-    "lucca_api_version": ("lucca", "api_version", "LUCCA_API_VERSION"),
-    "lucca_api_key": ("lucca", "api_key", "LUCCA_API_KEY"),
-    "lucca_requests_per_minute": ("lucca", "requests_per_minute", "LUCCA_REQUESTS_PER_MINUTE"),
-    "cards_tenant": ("cards", "tenant", "CARDS_TENANT"),
-    "cards_api_key": ("cards", "api_key", "CARDS_API_KEY"),
-    "cards_url": ("cards", "url", "CARDS_URL"),
-    "cards_requests_per_minute": ("cards", "requests_per_minute", "CARDS_REQUESTS_PER_MINUTE"),
-    "cards_webhook_secret": ("cards", "webhook_secret", "CARDS_WEBHOOK_SECRET"),
-    "cards_signature_header": ("cards", "signature_header", "CARDS_SIGNATURE_HEADER"),
-    "stats_enabled": ("stats", "enabled", "LUCCA_STATS_ENABLED"),
-    **{f"stats_{c}": ("stats", c, f"LUCCA_STATS_{c.upper()}") for c in _CODE_NAMES},
-    "import_notify": ("import", "notify", "CARDS_IMPORT_NOTIFY"),
-    "import_connection_mode": ("import", "connection_mode", "CARDS_IMPORT_CONNECTION_MODE"),
-}
-_TABLES = tuple(dict.fromkeys(table for table, _, _ in _SOURCES.values()))
-# "[lucca] client_secret" -> "lucca_client_secret"
-_PLACES = {f"[{table}] {key}": name for name, (table, key, _) in _SOURCES.items()}
 
 _LUCCA_LIMIT = (
     f"Lucca allows {LUCCA_MAX_REQUESTS_PER_MINUTE} requests per minute per tenant, shared "
@@ -138,8 +110,10 @@ _CHECKS: dict[str, Check] = {
     "cards_signature_header": check_header_name,
     "stats_enabled": check_flag,
     "stats_codes": _check_codes,
+    "stats_max_removal_share": check_share,
     "import_notify": check_flag,
     "import_connection_mode": check_connection_mode,
+    "state_database": partial(check_text, what="the state database (a file path or a URL)"),
 }
 
 
@@ -156,11 +130,6 @@ def check_setting(setting: str, value: Any) -> Any:
     'acme'
     """
     return _CHECKS[setting](setting, value)
-
-
-def _where(setting: str) -> str:
-    table, key, env = _SOURCES[setting]
-    return f"pass {setting}=…, set {env}, or set {key} under [{table}] in the TOML file"
 
 
 # Converters never raise: a value they cannot convert is passed on unchanged, and the
@@ -189,12 +158,21 @@ def _to_scopes(value: Any) -> Any:
 
 
 def _to_rate(value: Any) -> Any:
+    return _lenient(check_rate, _number(value))
+
+
+def _to_share(value: Any) -> Any:
+    return _lenient(check_share, _number(value))
+
+
+def _number(value: Any) -> Any:
+    """Read a number from the environment's text; leave anything else to the check."""
     if isinstance(value, str):
         try:
-            value = float(value)
+            return float(value)
         except ValueError:
             return value
-    return _lenient(check_rate, value)
+    return value
 
 
 def _to_flag(value: Any) -> Any:
@@ -232,6 +210,10 @@ class Settings:
         cards_requests_per_minute: Cards throttle (its limit is undocumented: 60 assumed).
         cards_webhook_secret, cards_signature_header: to verify Cards webhooks.
         stats_enabled, stats_codes: whether and where statistics are published.
+        stats_max_removal_share: the share of employee files a publish may remove
+            occurrences from before it stops and asks to be forced (0.1).
+        state_database: the state database (links, training ledger): a file path or a
+            SQLAlchemy URL; its password never shows in a repr.
         import_notify, import_connection_mode: defaults of the user imports.
 
     Raises:
@@ -276,16 +258,23 @@ class Settings:
     )
     stats_enabled: bool = attrs.field(default=False, converter=_to_flag, validator=_checked())
     stats_codes: StatsFieldCodes = attrs.field(factory=StatsFieldCodes, validator=_checked())
+    stats_max_removal_share: float = attrs.field(
+        default=0.1, converter=_to_share, validator=_checked()
+    )
     import_notify: bool = attrs.field(default=False, converter=_to_flag, validator=_checked())
     import_connection_mode: ConnectionMode = attrs.field(
         default=ConnectionMode.PASSWORD, converter=_to_mode, validator=_checked()
+    )
+    state_database: str = attrs.field(
+        default="lucca-cards.sqlite", converter=_to_text, validator=_checked(),
+        repr=lambda url: repr(without_password(url)),
     )
 
     def require(self, *names: str) -> None:
         """Raise :class:`ConfigurationError` for the first of ``names`` that is not set."""
         for name in names:
             if getattr(self, name) is None:
-                raise ConfigurationError(name, f"is not set; {_where(name)}")
+                raise ConfigurationError(name, f"is not set; {sources.where(name)}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -295,7 +284,7 @@ class Settings:
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str], **overrides: Any) -> Settings:
         """Read a TOML file (see the module docstring), then apply ``overrides``."""
-        values, labels = _from_toml(Path(path))
+        values, labels = sources.from_toml(Path(path))
         return cls._build({**values, **overrides}, {**labels, **{k: k for k in overrides}})
 
     @classmethod
@@ -312,9 +301,9 @@ class Settings:
             ConfigurationError: a value cannot work, named the way it was given: the TOML
                 key and its environment variable, the environment variable, or the keyword.
         """
-        values, labels = _from_toml(Path(path)) if path is not None else ({}, {})
-        for name, value in _from_env(os.environ if environ is None else environ).items():
-            values[name], labels[name] = value, _SOURCES[name][2]
+        values, labels = sources.from_toml(Path(path)) if path is not None else ({}, {})
+        for name, value in sources.from_env(os.environ if environ is None else environ).items():
+            values[name], labels[name] = value, sources.SOURCES[name][2]
         values.update(overrides)
         labels.update({name: name for name in overrides})
         return cls._build(values, labels)
@@ -333,12 +322,12 @@ class Settings:
         codes = values.pop("stats_codes", None)
         code_values = {
             name: _to_text(values.pop(f"stats_{name}"))
-            for name in _CODE_NAMES
+            for name in sources.CODE_NAMES
             if f"stats_{name}" in values
         }
         if codes is None or (code_values and isinstance(codes, StatsFieldCodes)):
             codes = attrs.evolve(codes or StatsFieldCodes(), **code_values)
-        names = [f.name for f in attrs.fields(cls)] + [f"stats_{c}" for c in _CODE_NAMES]
+        names = [f.name for f in attrs.fields(cls)] + [f"stats_{c}" for c in sources.CODE_NAMES]
         unknown = sorted(set(values) - set(names))
         if unknown:
             close = difflib.get_close_matches(unknown[0], names, n=1)
@@ -354,63 +343,3 @@ def _relabel(error: ConfigurationError, labels: Mapping[str, str]) -> Configurat
         name = "stats_" + name.removeprefix("stats_codes.")
     label = labels.get(name, error.setting)
     return error if label == error.setting else ConfigurationError(label, error.problem)
-
-
-def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    return {name: environ[env] for name, (_, _, env) in _SOURCES.items() if env in environ}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError("config file", f"cannot read {path}: {exc.strerror}") from None
-    try:
-        # utf-8-sig: a byte-order mark, as some Windows editors write, is not an error.
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(
-            "config file",
-            f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
-            "save it as UTF-8, which TOML requires",
-        ) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError("config file", f"{path} is not valid TOML: {exc}") from None
-
-
-def _from_toml(path: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """Read the settings of a TOML file, and how to name each one in an error."""
-    values: dict[str, Any] = {}
-    labels: dict[str, str] = {}
-    for table, entries in _read_toml(path).items():
-        if not isinstance(entries, dict) or (table not in _TABLES and not entries):
-            raise _unknown_place(path, table, None, bare=not isinstance(entries, dict))
-        for key, value in entries.items():
-            name = _PLACES.get(f"[{table}] {key}")
-            if name is None:
-                raise _unknown_place(path, table, key)
-            values[name] = value
-            labels[name] = f"[{table}] {key} ({_SOURCES[name][2]})"
-    return values, labels
-
-
-def _unknown_place(
-    path: Path, table: str, key: str | None, *, bare: bool = False
-) -> ConfigurationError:
-    """Build the error of an unknown key or table, suggesting the closest known one."""
-    tables = [f"[{t}]" for t in _TABLES]
-    if bare:  # a key above every table: name the tables that hold a key of that name
-        close = [p for p in _PLACES if p.endswith(f"] {table}")]
-        place, problem = table, f"is outside any table in {path}"
-    elif key is None:
-        close = difflib.get_close_matches(f"[{table}]", tables, n=1)
-        place, problem = f"[{table}]", f"is not a table of settings, in {path}"
-    else:
-        place, problem = f"[{table}] {key}", f"unknown setting in {path}"
-        close = difflib.get_close_matches(place, list(_PLACES), n=1)
-        if not close and table not in _TABLES:
-            close = difflib.get_close_matches(f"[{table}]", tables, n=1)
-    hint = f"did you mean {' or '.join(close)}?" if close else f"the tables are {', '.join(tables)}"
-    return ConfigurationError(place, f"{problem}; {hint}")

@@ -226,8 +226,25 @@ def _set(path: str, value: Any) -> Callable[[Any], Any]:
     return change
 
 
+def _drop(path: str) -> Callable[[Any], Any]:
+    """Remove the key at ``path`` ("a.b.0.c") of the honest body."""
+    def change(body: Any) -> Any:
+        body = json.loads(json.dumps(body))
+        *parents, last = path.split(".")
+        node = body
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        del node[last]
+        return body
+    return change
+
+
 def _shape(name: str, dialects: set[str], path: str, value: Any) -> Kind:
     return Kind(name, _honest_then(_set(path, value)), dialects=frozenset(dialects))
+
+
+def _missing(name: str, dialects: set[str], path: str) -> Kind:
+    return Kind(name, _honest_then(_drop(path)), dialects=frozenset(dialects))
 
 
 def _loop(scene: Scene) -> Answer:
@@ -249,13 +266,15 @@ def _endless(scene: Scene) -> Answer:
     return answer
 
 
-def _same_page(scene: Scene) -> Answer:
-    """A legacy API that answers the same full page whatever the offset."""
-    def answer(seen: Seen, wire: Wire) -> None:
-        limit = int(seen.path.split("paging=")[1].split("%2C")[1].split("&")[0])
-        items = [{"id": n + 1, "mail": f"u{n}@x.fr"} for n in range(limit)]
-        wire.write(response(200, {"header": {}, "data": {"items": items}}))
-    return answer
+def _same_page(item: Callable[[int], dict[str, Any]]) -> Callable[[Scene], Answer]:
+    """A legacy API that answers the same full page (of ``item(n)``) whatever the offset."""
+    def build(scene: Scene) -> Answer:
+        def answer(seen: Seen, wire: Wire) -> None:
+            limit = int(seen.path.split("paging=")[1].split("%2C")[1].split("&")[0])
+            items = [item(n) for n in range(limit)]
+            wire.write(response(200, {"header": {}, "data": {"items": items}}))
+        return answer
+    return build
 
 
 LUCCA_LIST = {"lucca-list"}
@@ -267,6 +286,8 @@ LUCCA_ONE = {"lucca-one"}
 LEGACY_LIST = {"legacy-list"}
 LEGACY_ONE = {"legacy-one"}
 CARDS_LIST = {"cards-list"}
+DEFINITIONS = {"legacy-definitions"}
+DEFINITION = {"legacy-definition"}
 CARDS_ONE = {"cards-one"}
 
 SHAPES: list[Kind] = [
@@ -298,10 +319,39 @@ SHAPES: list[Kind] = [
     _shape("data.items as an object", LEGACY_LIST, "data.items", {"a": 1}),
     _shape("a user id as text", LEGACY_LIST, "data.items.0.id", "five"),
     _shape("extendedData as a list", LEGACY_LIST, "data.items.0.extendedData", [1]),
-    Kind("the same full page at every offset", _same_page, dialects=frozenset(LEGACY_LIST)),
+    Kind("the same full page at every offset",
+         _same_page(lambda n: {"id": n + 1, "mail": f"u{n}@x.fr"}),
+         dialects=frozenset(LEGACY_LIST)),
     _shape("data as a string", LEGACY_ONE, "data", "x"),
     _shape("an id as an object", LEGACY_ONE, "data.id", {"x": 1}),
     _shape("extendedData as a string", LEGACY_ONE, "data.extendedData", "x"),
+    _shape("data as a list", DEFINITIONS, "data", [1]),
+    _shape("data as null", DEFINITIONS, "data", None),
+    _shape("data.items as an object", DEFINITIONS, "data.items", {"a": 1}),
+    _missing("no data.items", DEFINITIONS, "data.items"),
+    _shape("a definition as a string", DEFINITIONS, "data.items.0", "e_formation"),
+    _shape("a definition id as text", DEFINITIONS, "data.items.0.id", "five"),
+    _missing("a definition without its id", DEFINITIONS, "data.items.0.id"),
+    _missing("a definition without its code", DEFINITIONS, "data.items.0.name"),
+    _shape("a code as an object", DEFINITIONS, "data.items.0.name", {"code": "e_formation"}),
+    _shape("isMultiple as 'maybe'", DEFINITIONS, "data.items.0.isMultiple", "maybe"),
+    _shape("parentName as a list", DEFINITIONS, "data.items.1.parentName", ["e_formation"]),
+    _shape("list entries as a string", DEFINITIONS,
+           "data.items.0.extensionUserPropertyListEntries", "none"),
+    _shape("a list entry without its id", DEFINITIONS,
+           "data.items.0.extensionUserPropertyListEntries", [{"name": "Oui"}]),
+    _shape("1001 definitions for a page of 1000", DEFINITIONS, "data.items",
+           [{"id": n + 1, "name": f"e_f{n}"} for n in range(1001)]),
+    Kind("the same full page of definitions at every offset",
+         _same_page(lambda n: {"id": n + 1, "name": f"e_f{n}"}),
+         dialects=frozenset(DEFINITIONS)),
+    _shape("data as a string", DEFINITION, "data", "e_formation"),
+    _shape("an id as an object", DEFINITION, "data.id", {"x": 1}),
+    _missing("no code", DEFINITION, "data.name"),
+    _shape("isMultiple as 2", DEFINITION, "data.isMultiple", 2),
+    _shape("formatKey as an object", DEFINITION, "data.formatKey", {"key": "compound"}),
+    _shape("list entries as an object", DEFINITION,
+           "data.extensionUserPropertyListEntries", {"id": 1}),
     _shape("meta as a list", CARDS_LIST, "meta", [1]),
     _shape("last_page of a trillion", CARDS_LIST, "meta.last_page", 10 ** 12),
     _shape("last_page as text", CARDS_LIST, "meta.last_page", "2"),

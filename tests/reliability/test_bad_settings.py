@@ -252,9 +252,30 @@ TOML_FILES = [
          "toml-connection-mode"),
 ]
 
+STATS_AND_STATE = [
+    case(keywords(stats_max_removal_share=10), "stats_max_removal_share", "0.1 for 10 %",
+         "removal-share-percent"),
+    case(keywords(stats_max_removal_share=-0.1), "stats_max_removal_share",
+         "not a share from 0 to 1", "removal-share-negative"),
+    case(keywords(stats_max_removal_share=True), "stats_max_removal_share",
+         "not a share", "removal-share-bool"),
+    case(env(LUCCA_STATS_MAX_REMOVAL_SHARE="nan"), "LUCCA_STATS_MAX_REMOVAL_SHARE",
+         "not a share", "removal-share-nan"),
+    case(toml('[stats]\nmax_removal_share = "ten"\n'),
+         "[stats] max_removal_share (LUCCA_STATS_MAX_REMOVAL_SHARE)", "'ten' is not a share",
+         "toml-removal-share-word"),
+    case(keywords(state_database=""), "state_database", "blank", "state-database-empty"),
+    case(env(LUCCA_CARDS_DATABASE="state\n.sqlite"), "LUCCA_CARDS_DATABASE", "a line break",
+         "state-database-multi-line"),
+    case(toml("[state]\ndatabase = 3\n"), "[state] database (LUCCA_CARDS_DATABASE)",
+         "int, not text", "toml-state-database-int"),
+    case(toml('[state]\ndatabse = "x.sqlite"\n'), "[state] databse",
+         "did you mean [state] database?", "toml-state-misspelt"),
+]
+
 
 @pytest.mark.parametrize(("build", "setting", "says"),
-                         RATES + URLS + SECRETS + TEXTS + TOML_FILES)
+                         RATES + URLS + SECRETS + TEXTS + TOML_FILES + STATS_AND_STATE)
 def test_what_cannot_work_is_refused_by_name_without_a_secret(
     tmp_path: Path, build: Build, setting: str, says: str
 ) -> None:
@@ -272,7 +293,7 @@ def test_what_cannot_work_is_refused_by_name_without_a_secret(
 
 
 def test_the_matrix_is_wide() -> None:
-    cases = RATES + URLS + SECRETS + TEXTS + TOML_FILES
+    cases = RATES + URLS + SECRETS + TEXTS + TOML_FILES + STATS_AND_STATE
     assert len({c.id for c in cases}) == len(cases) >= 40
 
 
@@ -337,3 +358,11 @@ def test_surrounding_blanks_are_trimmed_and_what_works_is_kept(tmp_path: Path) -
 def test_secret_holds_text_only(value: object) -> None:
     with pytest.raises(TypeError, match=f"not {type(value).__name__}"):
         Secret(value)  # type: ignore[arg-type]
+
+
+def test_a_database_password_never_shows_in_the_settings_repr() -> None:
+    url = f"postgresql+psycopg://sync:{SECRET}@db.internal/lucca"
+    settings = Settings(state_database=url)
+    assert settings.state_database == url
+    assert SECRET_MARK not in repr(settings)
+    assert "postgresql+psycopg://sync:***@db.internal/lucca" in repr(settings)

@@ -15,8 +15,9 @@ import pytest
 from hostile_server import HostileServer, response
 
 from conftest import SECRET_MARK
-from lucca_cards import _cli_sync, cli
+from lucca_cards import cli
 from lucca_cards.cli import BROKEN_PIPE, main
+from lucca_cards.cli import _imports as _cli_sync
 from lucca_cards.sandbox import Sandbox
 
 
@@ -74,7 +75,7 @@ def test_ctrl_c_anywhere_exits_130(monkeypatch: pytest.MonkeyPatch,
     def interrupted(**kwargs: Any) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("lucca_cards._demo.run_demo", interrupted)
+    monkeypatch.setattr("lucca_cards.cli._demo.run_demo", interrupted)
     assert main(["demo"]) == 130
     assert capsys.readouterr().err == "lucca-cards: interrupted.\n"
 

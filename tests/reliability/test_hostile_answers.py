@@ -67,6 +67,11 @@ LEGACY_USER = {"id": 5, "mail": "ana@acme.fr", "extendedData": {"e_formation": [
     {"id": 11, "value": {"e_title": {"value": "RGPD"}, "e_progress": {"value": 50}}}]}}
 CARDS_USER = {"id": "u1", "email": "ana@acme.fr", "enable_ranking": True,
               "groups": [{"id": "g1", "name": "RPS"}]}
+FORMATION = {"id": 1, "name": "e_formation", "label": "Formations", "formatKey": "compound",
+             "isMultiple": True, "parentName": None, "extensionUserPropertyListEntries": []}
+DEFINITIONS = [FORMATION, *({"id": n, "name": code, "formatKey": "text", "isMultiple": False,
+                              "parentName": "e_formation"} for n, code in enumerate(
+    ("e_title", "e_link", "e_progress", "e_score", "e_last_completion_date"), start=2))]
 
 
 USERS, USER = frozenset({"cards-users"}), frozenset({"cards-user"})
@@ -86,6 +91,14 @@ def legacy_page(seen: Seen) -> tuple[int, Any]:
 
 def legacy_one(seen: Seen) -> tuple[int, Any]:
     return 200, {"header": {}, "data": LEGACY_USER}
+
+
+def definitions_page(seen: Seen) -> tuple[int, Any]:
+    return 200, {"header": {}, "data": {"items": DEFINITIONS}}
+
+
+def definition_one(seen: Seen) -> tuple[int, Any]:
+    return 200, {"header": {}, "data": FORMATION}
 
 
 def cards_page(item: dict[str, Any]) -> Callable[[Seen], tuple[int, Any]]:
@@ -141,6 +154,14 @@ OPS = [
        lambda c: c.legacy.users.write_training_records(5, [TrainingRecord(title="RGPD",
                                                                           progress=80)]),
        legacy_one, lambda r: _titles(r.records, ["RGPD"]), write=True),
+    Op("legacy field_definitions.list", "legacy-definitions",
+       lambda c: c.legacy.field_definitions.list(), definitions_page,
+       ids(["1", "2", "3", "4", "5", "6"])),
+    Op("legacy field_definitions.get", "legacy-definition",
+       lambda c: c.legacy.field_definitions.get("e_formation"), definition_one, one("1")),
+    Op("legacy field_definitions.check_stats_codes", "legacy-definitions",
+       lambda c: c.legacy.field_definitions.check_stats_codes(), definitions_page,
+       lambda result: _equal(result, None)),
     Op("cards users.list", "cards-list", lambda c: list(c.cards.users.list()),
        cards_page(CARDS_USER), ids(["u1"]), tags=USERS),
     Op("cards users.get", "cards-one", lambda c: c.cards.users.get("u1"),

@@ -12,8 +12,8 @@ import unicodedata
 import pytest
 
 from lucca_cards import SyncItem, SyncOutcome, SyncReport
-from lucca_cards._cli_sync import readable
 from lucca_cards._untrusted import escape_json, is_visible, printable, text_problem
+from lucca_cards.cli._output import readable
 from lucca_cards.sync._rules import email_problem, name_problem
 
 LEGITIMATE = [

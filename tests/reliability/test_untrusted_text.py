@@ -28,8 +28,8 @@ from lucca_cards import (
     SyncOutcome,
     UserImporter,
     UserState,
-    _cli_sync,
 )
+from lucca_cards.cli import _imports as _cli_sync
 from lucca_cards.cli import build_parser
 from lucca_cards.sandbox import Sandbox
 from sync_support import Recorder, clients, considered, department_of, sandbox, writes
@@ -332,7 +332,7 @@ def test_a_server_message_echoing_controls_is_printed_escaped(
 
 
 def test_the_demo_prints_hostile_names_escaped() -> None:
-    from lucca_cards._demo import run_demo
+    from lucca_cards.cli._demo import run_demo
 
     box = sandbox(employees=40, departments=6)
     lucca = box.company.lucca

@@ -25,6 +25,7 @@ from .._paging import Pager, RawPage, legacy_offset_pages
 from .._paths import refused, whole_id
 from .._secret import Secret
 from ..config import Settings, check_setting
+from .definitions import FieldDefinitions
 from .legacy_models import LegacyUser, TrainingRecordsWrite
 from .training_records import (
     StatsFieldCodes,
@@ -88,6 +89,9 @@ class LuccaLegacyApiClient(BaseClient):
 
     Attributes:
         users: the ``/api/v3/users`` resource (:class:`LegacyUsers`).
+        field_definitions: the tenant's employee-file field definitions, and the check of
+            the statistics codes against them
+            (:class:`~lucca_cards.lucca.definitions.FieldDefinitions`).
 
     Raises:
         ConfigurationError: a value :class:`~lucca_cards.Settings` would refuse (a blank
@@ -123,6 +127,7 @@ class LuccaLegacyApiClient(BaseClient):
         )
         self._transports = (self._transport,)
         self.users = LegacyUsers(self._transport)
+        self.field_definitions = FieldDefinitions(self._transport)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> LuccaLegacyApiClient:

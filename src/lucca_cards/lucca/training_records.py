@@ -24,22 +24,31 @@ from ..errors import ValidationError
 _DEFAULT_CODES = StatsFieldCodes()
 
 
+def _as_scalar(value: Any) -> float | str | None:
+    return _scalar(value)
+
+
 @attrs.frozen(kw_only=True)
 class TrainingRecord:
     """One occurrence of the training field: one training, for one employee.
 
+    ``progress`` and ``score`` are numbers for numeric sub-fields, or texts for text ones
+    (``"80 %"``, ``"8/10"``: what :class:`~lucca_cards.StatsPublisher` writes by default,
+    see :class:`~lucca_cards.StatsFormat`). A text that reads as a number is kept as that
+    number (:func:`normalized`), so a record compares equal to itself read back.
+
     Attributes:
         title: the training's title; it identifies the occurrence (the field's sort key).
         link: where the employee opens the training.
-        progress: percent of the training done, 0 to 100.
-        score: the employee's score (points), when the training has quizzes.
+        progress: how much of the training is done (``80`` or ``"80 %"``).
+        score: the employee's score (``8`` or ``"8/10"``), when the training has quizzes.
         last_completion_date: when the employee last finished the training.
     """
 
     title: str
     link: str | None = None
-    progress: float | None = None
-    score: float | None = None
+    progress: float | str | None = attrs.field(default=None, converter=_as_scalar)
+    score: float | str | None = attrs.field(default=None, converter=_as_scalar)
     last_completion_date: date | None = None
 
 
@@ -87,8 +96,8 @@ def read_training_records(
                 record=TrainingRecord(
                     title=title,
                     link=values["link"] if isinstance(values["link"], str) else None,
-                    progress=_number(values["progress"]),
-                    score=_number(values["score"]),
+                    progress=_scalar(values["progress"]),
+                    score=_scalar(values["score"]),
                     last_completion_date=_date(values["last_completion_date"]),
                 ),
             )
@@ -151,6 +160,19 @@ def _date(value: Any) -> date | None:
         return parse_date(value)
     except (TypeError, ValueError):
         return None
+
+
+def _scalar(value: Any) -> float | str | None:
+    """Read a sub-value as a number when it is one (``"80"`` too), else as text.
+
+    A blank text or a value of another kind (a list, an object) reads as ``None``.
+    """
+    number = _number(value)
+    if number is not None:
+        return number
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
 
 
 def _number(value: Any) -> float | None:

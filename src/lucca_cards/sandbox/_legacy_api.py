@@ -1,4 +1,8 @@
-"""The fake legacy Lucca API: ``GET /api/v3/users[/{id}]`` and ``PUT /api/v3/users/{id}``.
+"""The fake legacy Lucca API: users, their ``PUT``, and the field definitions.
+
+Routes: ``GET /api/v3/users[/{id}]``, ``PUT /api/v3/users/{id}`` and
+``GET /api/v3/extensionuserdefinitions[/{code}]`` (see :mod:`._definitions` for the
+definitions' assumed shape).
 
 A legacy user is an :class:`Employee` seen through the v3 API: its properties are computed
 one by one (only those a projection, filter or sort needs), every answer is wrapped in
@@ -16,6 +20,8 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
+from lucca_cards.sandbox._definitions import ROUTE as DEFINITIONS
+from lucca_cards.sandbox._definitions import answer_definitions
 from lucca_cards.sandbox._extended_data import ValueIds, write_extended
 from lucca_cards.sandbox._legacy_query import (
     RESERVED,
@@ -228,7 +234,7 @@ def _counted(selection: Selection) -> bool:
 
 
 class LegacyApi:
-    """Answer authorised requests to ``/api/v3/users`` over one tenant's data."""
+    """Answer authorised requests to ``/api/v3/users`` and the field definitions."""
 
     def __init__(
         self, data: LuccaData, today: dt.date, *, now: Callable[[], dt.datetime], principal: str
@@ -239,6 +245,8 @@ class LegacyApi:
     def answer(self, request: Request) -> Response:
         """Route a request; raise :class:`LegacyError` for refusals."""
         parts = request.path.strip("/").split("/")
+        if len(parts) in (3, 4) and all(parts) and parts[2].lower() == DEFINITIONS:
+            return self._definitions(request, parts[3] if len(parts) == 4 else None)
         if len(parts) not in (3, 4) or parts[2].lower() != "users" or not all(parts):
             raise LegacyError(404, f"No legacy API resource at {request.path}")
         view = UserView(self.data, self.today, request.host_url.rstrip("/"))
@@ -254,6 +262,15 @@ class LegacyApi:
         if request.method == "PUT":
             self._update(employee, request)
         return self._envelope(view.project(employee, selection))
+
+    def _definitions(self, request: Request, code: str | None) -> Response:
+        """Answer ``GET /api/v3/extensionuserdefinitions[/{code}]``."""
+        if request.method != "GET":
+            raise LegacyError(405, f"{request.method} is not allowed on {request.path}")
+        options, filters = _options(request.args)
+        root = f"{request.host_url.rstrip('/')}/api/v3"
+        return self._envelope(
+            answer_definitions(self.data.extended_fields, root, options, filters, code))
 
     def _envelope(self, data: Any) -> Response:
         header = {"generated": naive(self.now()), "principal": self.principal}

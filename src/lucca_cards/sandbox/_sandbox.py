@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from .._serving import ServedApp
 from ._faults import Faults
 from ._model import Company
-from ._server import ServedApp
 from .activity import ActivityReport
 from .cards import CardsFake
 from .generator import generate_company
@@ -68,7 +68,8 @@ class Sandbox:
     Rate limits are requests per ``rate_window`` seconds (0 = unlimited). ``faults`` maps an
     API (``"token"``, ``"lucca"``, ``"legacy"``, ``"cards"``) to the :class:`Faults` to
     inject. ``clock`` drives token expiry and rate windows; ``sleep`` the webhook redelivery
-    backoff.
+    backoff. ``stats_field=False`` generates the tenant without its ``e_formation`` training
+    field (before the Lucca setup step that creates it), to show how the SDK reports it.
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Sandbox:
         trainings: int = 8,
         company: Company | None = None,
         today: dt.date | None = None,
+        stats_field: bool = True,
         host: str = "127.0.0.1",
         port: int = 0,
         lucca_rate_limit: int = 50,
@@ -96,9 +98,12 @@ class Sandbox:
         unknown = set(faults or {}) - _LUCCA_APIS - _CARDS_APIS
         if unknown:
             raise ValueError(f"no API named {sorted(unknown)}; use token, lucca, legacy or cards")
+        if company is not None and not stats_field:
+            raise ValueError("stats_field=False shapes a generated company; with company=, "
+                             "leave the field out of company.lucca.extended_fields instead")
         self.company = company or generate_company(
             seed=seed, employees=employees, departments=departments, trainings=trainings,
-            today=today,
+            today=today, stats_field=stats_field,
         )
         self.credentials = credentials or SandboxCredentials.generate(
             cards_tenant=self.company.cards.tenant

@@ -17,7 +17,8 @@ Lucca
     ~10 % deactivated (ended before today). Employee numbers (not yet for half the
     upcoming), remote ids, logins, French phone numbers (or none), birth dates, UTC
     timestamps up to yesterday evening. The ``e_formation`` composite multiple field
-    (or ``training_field``) is declared, empty.
+    (or ``training_field``) is declared, empty; with ``stats_field=False`` it is not (a
+    tenant before the Lucca setup step that creates it).
 
 The edge cases real tenants have, all present once ``employees >= 20`` and
 ``departments >= 6`` (below that, as many as fit, in the order given):
@@ -69,7 +70,8 @@ def generate_company(*, seed: int = 0, employees: int = 300, departments: int = 
                      trainings: int = 8, today: dt.date | None = None,
                      lucca_tenant: str = "acme", cards_tenant: str = "acme",
                      domain: str = "acme.fr", existing_cards_users: float = 0.1,
-                     training_field: ExtendedField | None = None) -> Company:
+                     training_field: ExtendedField | None = None,
+                     stats_field: bool = True) -> Company:
     """Build a company of exactly ``employees`` people in exactly ``departments`` departments.
 
     Args:
@@ -85,6 +87,8 @@ def generate_company(*, seed: int = 0, employees: int = 300, departments: int = 
             accepts who already have a Cards account.
         training_field: the employee-file field training results are written to
             (default: ``e_formation``, composite, multiple).
+        stats_field: declare the training field; ``False`` leaves the tenant without it,
+            as before the Lucca setup creates it.
 
     Raises:
         ValueError: a count or the fraction is out of range, or the domain is empty.
@@ -105,7 +109,8 @@ def generate_company(*, seed: int = 0, employees: int = 300, departments: int = 
     lucca = LuccaData(tenant=lucca_tenant, created_at=tenant_since)
     field = training_field or ExtendedField(
         code="e_formation", name="Formations", multiple=True, sub_fields=_TRAINING_SUB_FIELDS)
-    lucca.extended_fields[field.code] = field
+    if stats_field:
+        lucca.extended_fields[field.code] = field
     seed_lucca(seed, lucca, name, departments=departments, employees=employees, today=today,
                domain=domain)
     cards = CardsData(tenant=cards_tenant)

@@ -1,19 +1,27 @@
-"""The sync services: import users and departments into Cards (statistics come next)."""
+"""The sync services: import users and departments into Cards, publish training statistics."""
 
 from ._plan import UserRow, UserState
 from .departments import DepartmentImporter, DepartmentRow
 from .links import LinkStore
+from .nightly import NightlyReport, nightly_sync
 from .report import SyncItem, SyncOutcome, SyncReport
+from .stats import StatsPlan, StatsPublisher
+from .stats_format import StatsFormat
 from .users import UserImporter
 
 __all__ = [
     "DepartmentImporter",
     "DepartmentRow",
     "LinkStore",
+    "NightlyReport",
+    "StatsFormat",
+    "StatsPlan",
+    "StatsPublisher",
     "SyncItem",
     "SyncOutcome",
     "SyncReport",
     "UserImporter",
     "UserRow",
     "UserState",
+    "nightly_sync",
 ]

@@ -15,6 +15,7 @@ import re
 
 from .._untrusted import text_problem
 from ..cards.models import MAX_TEXT_LENGTH
+from ..state._keys import email_key
 
 # ASSUMPTION (cards-api.md gap 11): Cards validates emails with Laravel's `email` rule,
 # whose exact flavour is not documented. This is the conservative reading: an ASCII local
@@ -28,14 +29,8 @@ _EMAIL = re.compile(
 NO_EMAIL = "no professional email in Lucca"
 
 
-def match_key(email: str | None) -> str | None:
-    """Return the matching key of an email: trimmed and lower-cased (``None`` if blank).
-
-    >>> match_key("  Jean.Martin@ACME.fr ")
-    'jean.martin@acme.fr'
-    """
-    key = (email or "").strip().lower()
-    return key or None
+#: The matching key of an email (trimmed, lower-cased): the one the state database stores.
+match_key = email_key
 
 
 def email_problem(key: str) -> str | None:

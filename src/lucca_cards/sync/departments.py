@@ -135,13 +135,17 @@ class DepartmentImporter(BaseImporter):
         connection_mode: ConnectionMode | str = ConnectionMode.PASSWORD,
         dry_run: bool = False,
         progress: Progress | None = None,
+        *,
+        imported_only: bool = False,
     ) -> SyncReport:
         """Import every department, or those of ``department_ids``; return the report.
 
         The report has one item per member of the chosen departments (created, linked,
         added to group, unchanged, skipped with the reason, failed with the error), and
         notes for departments that share a group, have no one to import, or were not
-        found. Options are those of :meth:`UserImporter.run`.
+        found. Options are those of :meth:`UserImporter.run`; with ``imported_only``,
+        only the chosen departments whose Cards group exists already (imported before)
+        are run: what the nightly sync keeps up to date, without creating new groups.
         """
         options = ImportOptions(notify=notify, connection_mode=connection_mode,
                                 dry_run=dry_run)
@@ -150,6 +154,8 @@ class DepartmentImporter(BaseImporter):
             department_ids, name="department_ids", where="DepartmentImporter.run")
         snapshot = self._snapshot()
         chosen, notes = _choose(snapshot.departments, wanted)
+        if imported_only:
+            chosen = [d for d in chosen if snapshot.row(d).group_exists]
         targets: dict[str, GroupTarget] = {}
         work: list[tuple[UserRow, GroupTarget | None]] = []
         for department in chosen:

@@ -36,8 +36,12 @@ class SyncOutcome(str, enum.Enum):
     """An existing Cards account with the employee's email was linked, not modified."""
     ADDED_TO_GROUP = "added_to_group"
     """An existing account joined the department's group (its other groups kept)."""
+    UPDATED = "updated"
+    """The employee file's training occurrences were rewritten (statistics publish)."""
     UNCHANGED = "unchanged"
-    """Nothing to do: already linked (and already in the group)."""
+    """Nothing to do: already linked (and already in the group), or the file up to date."""
+    DEFERRED = "deferred"
+    """Left for the next run: the write budget (``max_writes`` or ``deadline``) was spent."""
     SKIPPED = "skipped"
     """Not imported, for the ``reason`` given (no email, shared email, …)."""
     FAILED = "failed"
@@ -45,12 +49,12 @@ class SyncOutcome(str, enum.Enum):
 
 
 #: The outcomes that wrote to Cards.
-WRITES = frozenset({SyncOutcome.CREATED, SyncOutcome.ADDED_TO_GROUP})
+WRITES = frozenset({SyncOutcome.CREATED, SyncOutcome.ADDED_TO_GROUP, SyncOutcome.UPDATED})
 
 
 @attrs.frozen(kw_only=True)
 class SyncItem:
-    """One item of a report: an employee (user import) or a membership (department import).
+    """One item of a report: an employee (user import, statistics) or a membership.
 
     Attributes:
         employee_id: the Lucca employee's id.
@@ -90,10 +94,11 @@ class SyncReport:
     """The result of one sync: every item's outcome, and notes about the whole run.
 
     Attributes:
-        operation: ``"users"`` or ``"departments"``.
+        operation: ``"users"``, ``"departments"`` or ``"statistics"``.
         dry_run: ``True`` when nothing was written (the outcomes are the plan).
         items: one :class:`SyncItem` per employee (or membership).
         notes: remarks on the whole run (e.g. departments that share a group name).
+        stopped: why the run stopped before writing anything (a safety stop), if it did.
 
     >>> report = SyncReport(operation="users", dry_run=True, items=())
     >>> report.counts()["created"], report.writes, report.ok
@@ -104,6 +109,7 @@ class SyncReport:
     dry_run: bool
     items: tuple[SyncItem, ...] = attrs.field(converter=_tuple_of_items)
     notes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_notes)
+    stopped: str | None = None
 
     def counts(self) -> dict[str, int]:
         """Return how many items had each outcome (every outcome present, 0 included)."""
@@ -122,8 +128,8 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        """Return whether no item failed."""
-        return not self.failed
+        """Return whether no item failed and the run was not stopped."""
+        return not self.failed and self.stopped is None
 
     def of(self, *outcomes: SyncOutcome) -> tuple[SyncItem, ...]:
         """Return the items with any of ``outcomes``."""
@@ -136,6 +142,7 @@ class SyncReport:
             "dry_run": self.dry_run,
             "counts": self.counts(),
             "notes": list(self.notes),
+            "stopped": self.stopped,
             "items": [item.to_dict() for item in self.items],
         }
 
@@ -147,7 +154,8 @@ class SyncReport:
         counts = {name: count for name, count in self.counts().items() if count}
         shown = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
         mode = "dry run of " if self.dry_run else ""
-        return f"{mode}{self.operation} import: {shown or 'nothing to do'}"
+        verb = "publish" if self.operation == "statistics" else "import"
+        return f"{mode}{self.operation} {verb}: {shown or 'nothing to do'}"
 
     def lines(self, outcomes: Iterable[SyncOutcome] | None = None) -> list[str]:
         r"""Return one readable line per item; only ``outcomes`` if given, else notes last.

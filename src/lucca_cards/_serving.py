@@ -1,4 +1,10 @@
-"""Serve a WSGI application on a loopback port, in a background thread, quietly."""
+"""Serve a WSGI application on a port, in a background thread, quietly.
+
+Shared by the sandbox's fakes, the webhook receiver's ``lucca-cards webhooks serve`` and the
+demo: binding reports a taken port as :class:`PortUnavailableError` (werkzeug's own binding
+exits the process), and the access log stays off standard error. It holds no client code,
+so the sandbox may use it and still be built from the API reference alone.
+"""
 
 from __future__ import annotations
 

@@ -4,7 +4,10 @@ It starts the sandbox (fake Lucca and Cards with a generated company), builds th
 clients from the sandbox's settings exactly as a user would from theirs, and prints what
 each API holds. Then it imports: a preview, a dry run, the departments, the remaining
 users, and a rerun of both that writes nothing, each step with the requests it sent (read
-from the sandbox's request logs), and how many requests the whole tour took.
+from the sandbox's request logs). Then the statistics (:mod:`._demo_stats`): learners
+progress, signed webhooks reach a receiver, the ledger fills, the employee files are
+written and two are printed, and a rerun writes nothing. Last, how many requests the whole
+tour took.
 
 Pace: the sandbox's rate limits are lifted for the tour, or the ~230 accounts the import
 creates would take four minutes at Cards' 60 a minute; the tour ends with the time the same
@@ -24,15 +27,14 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from ._cli_sync import cut, plural
-from ._untrusted import printable
-from .cards.client import CardsClient
-from .cards.models import CardsUser
-from .lucca.client import LuccaOAuthClient
-from .lucca.models import Department, Employee
-from .sandbox import Sandbox
-from .sandbox.generator import describe
-from .sync import (
+from .._untrusted import printable
+from ..cards.client import CardsClient
+from ..cards.models import CardsUser
+from ..lucca.client import LuccaOAuthClient
+from ..lucca.models import Department, Employee
+from ..sandbox import Sandbox
+from ..sandbox.generator import describe
+from ..sync import (
     DepartmentImporter,
     LinkStore,
     SyncOutcome,
@@ -41,7 +43,9 @@ from .sync import (
     UserRow,
     UserState,
 )
-from .sync._rules import match_key
+from ..sync._rules import match_key
+from ._demo_stats import stats_tour
+from ._output import cut, plural
 
 _SHOWN = 8
 _EDGE_CASES = (
@@ -84,6 +88,7 @@ def run_demo(
             _departments(people, tree, out)
             _cards(list(cards.users.list()), people, out)
             ok = _ImportTour(box, lucca, cards, out, tree).run()
+        ok = all(report.ok for report in stats_tour(box, out)) and ok
         _requests(box, out)
     return 0 if ok else 1
 

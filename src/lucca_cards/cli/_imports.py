@@ -2,55 +2,37 @@
 
 Both groups share one shape (``preview`` and ``import``, the same options, the same exit
 statuses); what differs, the importer and the preview's columns, lives in a
-:class:`_Target` per group.
-
-Everything printed from Lucca or a server (names, emails, reasons, error messages) goes
-through :func:`~lucca_cards._untrusted.printable` (text) or
-:func:`~lucca_cards._untrusted.escape_json` (``--json``): a name holding ``ESC`` or
-``U+202E`` shows escaped and never acts on the terminal; the JSON stays valid and decodes
-to the exact data.
+:class:`_Target` per group. Output goes through :mod:`._output` (escaped for a terminal).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import os
-import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
-from tqdm import tqdm
-
-from ._untrusted import escape_json, printable
-from .cards.client import CardsClient
-from .cards.models import ConnectionMode
-from .config import Settings
-from .errors import ConfigurationError, LuccaCardsError
-from .lucca.client import LuccaOAuthClient
-from .sync import (
+from .._untrusted import printable
+from ..cards.client import CardsClient
+from ..cards.models import ConnectionMode
+from ..config import Settings
+from ..lucca.client import LuccaOAuthClient
+from ..sync import (
     DepartmentImporter,
     DepartmentRow,
     LinkStore,
-    SyncOutcome,
     SyncReport,
     UserImporter,
     UserRow,
     UserState,
 )
+from ._args import add_config_option
+from ._output import ProgressBar, cut, guarded, plural, print_json, print_report
+from ._state import add_state_option, open_state
 
-#: Where ``--state`` keeps the links by default (in the current directory).
-DEFAULT_STATE = "lucca-cards.sqlite"
-#: Items listed per outcome before "… and N more" (failed and skipped are always all shown).
-SHOWN = 10
-#: The outcomes listed after an import, in this order; ``unchanged`` is only counted.
-_LISTED = (SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.CREATED, SyncOutcome.LINKED,
-           SyncOutcome.ADDED_TO_GROUP)
-_ALWAYS_ALL = frozenset({SyncOutcome.FAILED, SyncOutcome.SKIPPED})
 _MODES = ("password", "sso")
 
 
@@ -191,25 +173,28 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         text = helps[target.command]
         group = commands.add_parser(target.command, help=text,
                                     description=f"{text[0].upper()}{text[1:]}.")
+        group.set_defaults(run=None)
         actions = group.add_subparsers(dest="action", metavar="ACTION")
         preview = actions.add_parser(
             "preview", help="show what an import would do; write nothing",
             description=f"List every {target.item} and what an import would do with it.")
         _add_shared(preview, target, required=False)
-        run = actions.add_parser(
+        importing = actions.add_parser(
             "import", help=f"import all {target.command} or the chosen ones",
             description=f"Import every {target.item} (--all) or the chosen ones. Exit "
             "status: 0 when no item failed, 1 when some failed (listed), 2 for a "
             "configuration error.")
-        _add_shared(run, target, required=True)
-        run.add_argument("--notify", action=argparse.BooleanOptionalAction, default=None,
-                         help="send created users Cards' invitation email (default: the "
-                         "import_notify setting)")
-        run.add_argument("--connection-mode", choices=_MODES, default=None,
-                         help="how created users sign in (default: the "
-                         "import_connection_mode setting)")
-        run.add_argument("--dry-run", action="store_true",
-                         help="print the exact plan; write nothing")
+        _add_shared(importing, target, required=True)
+        importing.add_argument("--notify", action=argparse.BooleanOptionalAction, default=None,
+                               help="send created users Cards' invitation email (default: "
+                               "the import_notify setting)")
+        importing.add_argument("--connection-mode", choices=_MODES, default=None,
+                               help="how created users sign in (default: the "
+                               "import_connection_mode setting)")
+        importing.add_argument("--dry-run", action="store_true",
+                               help="print the exact plan; write nothing")
+        for parser in (preview, importing):
+            parser.set_defaults(run=lambda args: run(args))
 
 
 def _add_shared(parser: argparse.ArgumentParser, target: _Target, *, required: bool) -> None:
@@ -217,13 +202,8 @@ def _add_shared(parser: argparse.ArgumentParser, target: _Target, *, required: b
     chosen.add_argument("--all", action="store_true", help=f"every {target.item}")
     chosen.add_argument(f"--{target.item}", dest="ids", metavar="ID", nargs="+",
                         action="extend", help=f"only these {target.item} ids (repeatable)")
-    parser.add_argument("--config", metavar="PATH",
-                        help="a lucca-cards TOML file; LUCCA_* and CARDS_* environment "
-                        "variables win over it (without it: the environment only)")
-    parser.add_argument("--state", metavar="PATH", default=DEFAULT_STATE,
-                        help="the SQLite file remembering which Cards account each employee "
-                        "was linked to, so that 'already linked' survives between runs "
-                        f"(default: {DEFAULT_STATE} in the current directory)")
+    add_config_option(parser)
+    add_state_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -235,38 +215,20 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
     """Run ``lucca-cards users|departments preview|import``; return the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
     target = TARGETS[args.command]
-    try:
+
+    def command() -> int:
         settings = Settings.load(args.config)
         writing = args.action == "import" and not args.dry_run
         with LuccaOAuthClient.from_settings(settings) as lucca, \
                 CardsClient.from_settings(settings) as cards, \
-                _open_links(args.state, writing) as links:
-            importer = target.build(lucca, cards, links)
+                open_state(args, settings, create=writing) as state:
+            importer = target.build(lucca, cards, LinkStore(state))
             if args.action == "preview":
                 return _preview(target, importer, args, out)
             return _import(target, importer, args, settings, out, err)
-    except ConfigurationError as error:
-        print(f"lucca-cards: configuration error: {printable(str(error))}", file=err)
-        return 2
-    except LuccaCardsError as error:  # its message may quote a server: printable
-        print(f"lucca-cards: {printable(str(error))}", file=err)
-        return 1
-    except KeyboardInterrupt:
-        print("lucca-cards: interrupted. What was written stays written; run the same "
-              "command again to finish (matching by email makes no duplicate).", file=err)
-        return 130
 
-
-def _open_links(path: str, writing: bool) -> LinkStore:
-    """Open the ``--state`` file; a preview or dry run of a missing file creates nothing."""
-    if not writing and not os.path.exists(path):
-        return LinkStore()
-    try:
-        return LinkStore(path)
-    except sqlite3.Error as error:
-        raise ConfigurationError(
-            "--state", f"cannot use {path!r} as the state file ({error}); give a writable "
-            "file path with --state PATH") from None
+    return guarded(command, err, interrupted="What was written stays written; run the same "
+                   "command again to finish (matching by email makes no duplicate).")
 
 
 def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,
@@ -279,7 +241,7 @@ def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,
         rows = [by_key[i] for i in wanted if i in by_key]
         missing = [i for i in wanted if i not in by_key]
     if args.json:
-        _json({"operation": target.command, "counts": target.counts(rows),
+        print_json({"operation": target.command, "counts": target.counts(rows),
                "rows": [target.as_dict(row) for row in rows], "not_found": missing}, out)
         return 0
     lines = [f"{target.command} preview: {line}" if n == 0 else line
@@ -299,71 +261,10 @@ def _import(target: _Target, importer: _Importer, args: argparse.Namespace,
         rate = settings.lucca_requests_per_minute
         pace = f"paced at {rate:g} requests a minute" if rate else "not paced"
         print(f"Reading Lucca ({pace}) and Cards…", file=err)
-    with contextlib.closing(_Bar(target, enabled=not args.json, file=err)) as bar:
+    bar = ProgressBar(f"importing {target.command}", " employees", enabled=not args.json,
+                      file=err)
+    with contextlib.closing(bar):
         report = importer.run(None if args.all else args.ids, notify=notify,
                               connection_mode=mode, dry_run=args.dry_run, progress=bar)
-    if args.json:
-        print(escape_json(report.to_json(indent=2)), file=out)
-    else:
-        print("\n".join(readable(report)), file=out)
+    print_report(report, args.json, out)
     return 0 if report.ok else 1
-
-
-class _Bar:
-    """A tqdm bar on stderr drawn from ``progress(done, total)``, opened on the first call."""
-
-    def __init__(self, target: _Target, *, enabled: bool, file: TextIO) -> None:
-        self._target, self._enabled, self._file = target, enabled, file
-        self._bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        if self._bar is None:
-            self._bar = tqdm(total=total, desc=f"importing {self._target.command}",
-                             unit=" employees", file=self._file)
-        self._bar.update(done - self._bar.n)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-def readable(report: SyncReport) -> list[str]:
-    """Return the report as text: the summary, items that need a look, then the notes.
-
-    Failed and skipped items are all listed; created, linked and added ones up to
-    :data:`SHOWN` each; unchanged ones are only counted. Names, emails, reasons and
-    notes are escaped for a terminal (:func:`~lucca_cards._untrusted.printable`).
-    """
-    lines = [str(report)]
-    if report.dry_run:
-        lines.append("(dry run: nothing was written to Cards)")
-    for outcome in _LISTED:
-        items = report.lines([outcome])
-        shown = items if outcome in _ALWAYS_ALL else items[:SHOWN]
-        lines += [f"  {line}" for line in shown]
-        if len(shown) < len(items):
-            more = len(items) - len(shown)
-            lines.append(f"  … and {more} more {outcome.value.replace('_', ' ')} "
-                         "(--json lists every item)")
-    lines += [printable(f"note: {note}") for note in report.notes]
-    if not report.ok:
-        lines.append(f"{len(report.failed)} failed: run the same command again to retry them "
-                     "(nothing is duplicated).")
-    return lines
-
-
-def _json(data: Any, out: TextIO) -> None:
-    # ensure_ascii=False keeps accents readable but writes U+202E, DEL and C1 raw.
-    print(escape_json(json.dumps(data, ensure_ascii=False, indent=2)), file=out)
-
-
-def plural(count: int, noun: str) -> str:
-    """Return ``"1 employee"``, ``"2 employees"``."""
-    return f"{count} {noun}{'' if count == 1 else 's'}"
-
-
-def cut(text: str, width: int) -> str:
-    """Return ``text`` cut to ``width`` characters (an ellipsis marks the cut)."""
-    return text if len(text) <= width else text[: width - 1] + "…"

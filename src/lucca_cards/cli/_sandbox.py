@@ -1,4 +1,4 @@
-"""``lucca-cards sandbox serve``: its port and fault options, and the serving loop.
+"""``lucca-cards sandbox serve``: its parser, port and fault options, and the serving loop.
 
 The sandbox is imported only when a command needs it, so the other commands start fast.
 """
@@ -8,14 +8,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._args import add_company_options, count
+from ._process import stop_on_signals
+
 if TYPE_CHECKING:
-    from .sandbox._faults import Faults
+    from ..sandbox._faults import Faults
 
 PROG = "lucca-cards sandbox serve"
 #: The APIs each fake serves, and so the ones ``--lucca-faults`` / ``--cards-faults`` set.
@@ -50,7 +51,7 @@ seconds = _bounded(float, 0.0, 1e9, "a number of seconds >= 0")
 
 def fault_kind_list(text: str) -> tuple[str, ...]:
     """Parse ``--fault-kinds``: comma-separated kinds or their status aliases."""
-    from .sandbox._faults import fault_kinds
+    from ..sandbox._faults import fault_kinds
 
     try:
         kinds = fault_kinds(name for name in text.split(",") if name.strip())
@@ -67,6 +68,34 @@ def date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-02") from None
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``lucca-cards sandbox serve``."""
+    sandbox = commands.add_parser("sandbox", help="fake Lucca and Cards on loopback")
+    sandbox.set_defaults(run=None)
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
+    serve_parser = sandbox_commands.add_parser(
+        "serve",
+        help="serve the sandbox until interrupted",
+        description="Serve a fake Lucca (on PORT) and a fake Cards (on PORT+1). The first line "
+        "of standard output is one JSON object with the URLs and credentials.",
+    )
+    serve_parser.set_defaults(run=serve)
+    serve_parser.add_argument("--port", type=port_number, default=0,
+                              help="Lucca port; Cards takes the next one (0: free ones)")
+    add_company_options(serve_parser)
+    serve_parser.add_argument("--lucca-rate-limit", type=count, default=50,
+                              help="Lucca requests per minute, both APIs (50; 0 = unlimited)")
+    serve_parser.add_argument("--cards-rate-limit", type=count, default=60,
+                              help="Cards requests per minute (60; 0 = unlimited)")
+    serve_parser.add_argument("--webhook-url", default=None,
+                              help="where the fake Cards POSTs its signed webhooks")
+    serve_parser.add_argument("--no-stats-field", dest="stats_field", action="store_false",
+                              help="generate the Lucca tenant without its e_formation training "
+                              "field, as before the Lucca setup creates it (to see the SDK's "
+                              "error)")
+    add_serve_options(serve_parser)
 
 
 def add_serve_options(serve: argparse.ArgumentParser) -> None:
@@ -100,7 +129,7 @@ def serve_faults(args: argparse.Namespace) -> dict[str, Faults]:
     Raises:
         ValueError: a fault option is given without any rate.
     """
-    from .sandbox._faults import FAULT_KINDS, Faults
+    from ..sandbox._faults import FAULT_KINDS, Faults
 
     lucca = args.faults if args.lucca_faults is None else args.lucca_faults
     cards = args.faults if args.cards_faults is None else args.cards_faults
@@ -135,7 +164,7 @@ def port_message(error: OSError, port: int) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     """Run ``sandbox serve`` until ``SIGINT`` or ``SIGTERM``; return the exit status."""
-    from .sandbox import Sandbox
+    from ..sandbox import Sandbox
 
     try:
         faults = serve_faults(args)
@@ -146,15 +175,9 @@ def serve(args: argparse.Namespace) -> int:
         seed=args.seed, employees=args.employees, departments=args.departments,
         trainings=args.trainings, today=args.today, port=args.port,
         lucca_rate_limit=args.lucca_rate_limit, cards_rate_limit=args.cards_rate_limit,
-        webhook_url=args.webhook_url, faults=faults,
+        webhook_url=args.webhook_url, faults=faults, stats_field=args.stats_field,
     )
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_on_signals()
     try:
         sandbox.start()
     except OSError as exc:

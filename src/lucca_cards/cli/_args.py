@@ -1,0 +1,54 @@
+"""Argument types and option groups shared by several ``lucca-cards`` commands."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+
+def count(text: str) -> int:
+    """Parse a non-negative integer argument."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def positive(text: str) -> int:
+    """Parse a positive integer argument."""
+    value = count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_company_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the sandbox's generated company (seed and sizes)."""
+    parser.add_argument("--seed", type=count, default=0, help="seed of the generated company")
+    parser.add_argument("--employees", type=positive, default=300, help="employees (300)")
+    parser.add_argument("--departments", type=positive, default=24, help="departments (24)")
+    parser.add_argument("--trainings", type=positive, default=8, help="Cards trainings (8)")
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config PATH``: the TOML file, under the environment."""
+    parser.add_argument("--config", metavar="PATH",
+                        help="a lucca-cards TOML file; LUCCA_* and CARDS_* environment "
+                        "variables win over it (without it: the environment only)")
+
+
+def add_budget_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--max-writes N`` and ``--max-minutes M``: the statistics' write budget."""
+    parser.add_argument("--max-writes", type=count, default=None, metavar="N",
+                        help="write at most N employee files; the rest waits for the next run")
+    parser.add_argument("--max-minutes", type=count, default=None, metavar="M",
+                        help="stop writing employee files after M minutes; the rest waits "
+                        "for the next run")
+
+
+def budget(args: argparse.Namespace) -> dt.timedelta | None:
+    """Return ``--max-minutes`` as a duration (``None``: no limit)."""
+    return None if args.max_minutes is None else dt.timedelta(minutes=args.max_minutes)

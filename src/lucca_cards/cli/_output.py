@@ -1,0 +1,122 @@
+"""What every ``lucca-cards`` command prints the same way: reports, JSON, bars and errors.
+
+Everything printed from Lucca or a server (names, emails, reasons, error messages) goes
+through :func:`~lucca_cards._untrusted.printable` (text) or
+:func:`~lucca_cards._untrusted.escape_json` (``--json``): a name holding ``ESC`` or
+``U+202E`` shows escaped and never acts on the terminal; the JSON stays valid and decodes
+to the exact data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from .._untrusted import escape_json, printable
+from ..errors import ConfigurationError, LuccaCardsError
+from ..sync import SyncOutcome, SyncReport
+
+#: Items listed per outcome before "… and N more" (failed and skipped are always all shown).
+SHOWN = 10
+#: The outcomes listed after a sync, in this order; ``unchanged`` is only counted.
+_LISTED = (SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.CREATED, SyncOutcome.LINKED,
+           SyncOutcome.ADDED_TO_GROUP, SyncOutcome.UPDATED, SyncOutcome.DEFERRED)
+_ALWAYS_ALL = frozenset({SyncOutcome.FAILED, SyncOutcome.SKIPPED})
+
+#: The exit statuses of the sync commands.
+OK, FAILED, CONFIGURATION, INTERRUPTED = 0, 1, 2, 130
+
+
+def guarded(command: Callable[[], int], err: TextIO, *, interrupted: str) -> int:
+    """Run ``command``; turn the SDK's errors into one line on ``err`` and an exit status.
+
+    A configuration error exits 2, any other SDK error 1, Ctrl-C 130 with ``interrupted``
+    (what was kept and how to finish).
+    """
+    try:
+        return command()
+    except ConfigurationError as error:
+        print(f"lucca-cards: configuration error: {printable(str(error))}", file=err)
+        return CONFIGURATION
+    except LuccaCardsError as error:  # its message may quote a server: printable
+        print(f"lucca-cards: {printable(str(error))}", file=err)
+        return FAILED
+    except KeyboardInterrupt:
+        print(f"lucca-cards: interrupted. {interrupted}", file=err)
+        return INTERRUPTED
+
+
+def readable(report: SyncReport) -> list[str]:
+    """Return the report as text: the summary, items that need a look, then the notes.
+
+    Failed and skipped items are all listed; the others up to :data:`SHOWN` per outcome;
+    unchanged ones are only counted. Names, emails, reasons and notes are escaped for a
+    terminal (:func:`~lucca_cards._untrusted.printable`).
+    """
+    lines = [str(report)]
+    if report.dry_run:
+        lines.append("(dry run: nothing was written)")
+    for outcome in _LISTED:
+        items = report.lines([outcome])
+        shown = items if outcome in _ALWAYS_ALL else items[:SHOWN]
+        lines += [f"  {line}" for line in shown]
+        if len(shown) < len(items):
+            more = len(items) - len(shown)
+            lines.append(f"  … and {more} more {outcome.value.replace('_', ' ')} "
+                         "(--json lists every item)")
+    lines += [printable(f"note: {note}") for note in report.notes]
+    if report.stopped is not None:
+        lines.append(printable(f"stopped: {report.stopped}"))
+    if report.failed:
+        lines.append(f"{len(report.failed)} failed: run the same command again to retry them "
+                     "(nothing is duplicated).")
+    return lines
+
+
+def print_report(report: SyncReport, as_json: bool, out: TextIO) -> None:
+    """Print ``report`` as JSON or as :func:`readable` text."""
+    if as_json:
+        print(escape_json(report.to_json(indent=2)), file=out)
+    else:
+        print("\n".join(readable(report)), file=out)
+
+
+def print_json(data: Any, out: TextIO) -> None:
+    """Print ``data`` as indented JSON, escaped for a terminal."""
+    # ensure_ascii=False keeps accents readable but writes U+202E, DEL and C1 raw.
+    print(escape_json(json.dumps(data, ensure_ascii=False, indent=2)), file=out)
+
+
+class ProgressBar:
+    """A tqdm bar on ``file`` drawn from ``progress(done, total)``, opened on the first call."""
+
+    def __init__(self, description: str, unit: str, *, enabled: bool, file: TextIO) -> None:
+        self._description, self._unit = description, unit
+        self._enabled, self._file = enabled, file
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self._description, unit=self._unit,
+                             file=self._file)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        """Close the bar, if it was drawn."""
+        if self._bar is not None:
+            self._bar.close()
+
+
+def plural(count: int, noun: str) -> str:
+    """Return ``"1 employee"``, ``"2 employees"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def cut(text: str, width: int) -> str:
+    """Return ``text`` cut to ``width`` characters (an ellipsis marks the cut)."""
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,112 @@
+"""The statistics publish, planned: what each employee file should hold, and why.
+
+Pure functions over what the publisher read (Lucca users with their occurrences, Cards
+trainings, ledger states): no request here, so the rules are tested on plain data.
+
+The rules that keep a file safe:
+
+* only the occurrences the ledger can **claim** are rewritten: an occurrence is claimed by
+  a learner's training when its title is the training's (current or last known, compared
+  trimmed and case-insensitively) or its link is the training's ``public_url``;
+* an occurrence nobody claims is left as it is (written by hand, or by another tool);
+* a claimed occurrence is removed only when its training no longer exists in Cards.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from ..cards.models import Training
+from ..lucca.training_records import StoredTrainingRecord, TrainingRecord
+from ..state import LearnerTraining
+from .stats_format import StatsFormat
+
+
+@attrs.frozen(kw_only=True)
+class FilePlan:
+    """One employee file: the occurrences it holds, and the ones it should hold.
+
+    Attributes:
+        user_id, name, email: the Lucca user (legacy API).
+        current: the occurrences on the file now, with their ids.
+        desired: the occurrences after the publish, sorted by title.
+        removed: titles of occurrences dropped because their training left Cards.
+    """
+
+    user_id: int
+    name: str
+    email: str
+    current: tuple[StoredTrainingRecord, ...]
+    desired: tuple[TrainingRecord, ...]
+    removed: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        """Whether the file differs from the plan (in any order)."""
+        return Counter(self.desired) != Counter(item.record for item in self.current)
+
+    @property
+    def never_written(self) -> bool:
+        """Whether the file holds no occurrence yet: such files are written first."""
+        return not self.current
+
+
+def title_key(title: str | None) -> str:
+    """Return the key titles are compared on: trimmed, case-folded."""
+    return (title or "").strip().casefold()
+
+
+def plan_file(
+    *,
+    user_id: int,
+    name: str,
+    email: str,
+    current: Sequence[StoredTrainingRecord],
+    states: Iterable[LearnerTraining],
+    trainings: Mapping[str, Training],
+    style: StatsFormat,
+) -> FilePlan:
+    """Plan one file from its occurrences and the learner's states (see the module rules)."""
+    desired: dict[str, tuple[LearnerTraining, TrainingRecord]] = {}
+    claimed: set[int] = set()
+    removed: list[str] = []
+    for state in states:
+        training = trainings.get(state.training_id)
+        titles = {title_key(state.title)}
+        links: set[str] = set()
+        if training is not None:
+            titles.add(title_key(training.title))
+            if training.public_url:
+                links.add(training.public_url)
+        titles.discard("")
+        mine = [item for item in current if item.id not in claimed and (
+            title_key(item.record.title) in titles or (item.record.link or "") in links)]
+        claimed.update(item.id for item in mine)
+        if training is None:
+            removed += [item.record.title for item in mine]
+            continue
+        record = style.record(state, training)
+        key = title_key(record.title)
+        # Two trainings with one title cannot both live on the file (the title tells the
+        # occurrences apart): the one the learner touched last wins.
+        if key not in desired or desired[key][0].last_action_at < state.last_action_at:
+            desired[key] = (state, record)
+    kept = [item.record for item in current
+            if item.id not in claimed and title_key(item.record.title) not in desired]
+    records = sorted([record for _, record in desired.values()] + kept,
+                     key=lambda record: title_key(record.title))
+    return FilePlan(user_id=user_id, name=name, email=email, current=tuple(current),
+                    desired=tuple(records), removed=tuple(removed))
+
+
+def write_order(plans: Iterable[FilePlan]) -> list[FilePlan]:
+    """Return the files to write, those never written first, then by user id.
+
+    A run cut short by its write budget resumes where it stopped: the next run plans
+    again from the files themselves, and the files that still hold nothing go first.
+    """
+    return sorted((plan for plan in plans if plan.changed),
+                  key=lambda plan: (not plan.never_written, plan.user_id))

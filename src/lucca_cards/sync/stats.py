@@ -1,0 +1,272 @@
+"""``StatsPublisher``: the training ledger, published onto the Lucca employee files.
+
+One run reads everything it needs in the fewest calls: the field definitions (one
+``GET /api/v3/extensionuserdefinitions``, to check the codes before anything else), the
+Lucca users with their occurrences (``GET /api/v3/users?fields=id,name,mail,extendedData``,
+1 000 a page), the Cards trainings (one paged sweep, for their current titles and links),
+and the ledger locally. It then writes only the files whose occurrences differ, one ``PUT``
+each, files never written first, within a write budget; the next run resumes by diffing
+again. See :mod:`lucca_cards.sync._stats_plan` for what may change on a file.
+
+>>> ledger = TrainingLedger("lucca-cards.sqlite")  # doctest: +SKIP
+>>> print(StatsPublisher(legacy, cards, ledger).run(max_writes=500))  # doctest: +SKIP
+statistics publish: 480 updated, 9120 unchanged, 20 deferred
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+
+from ..cards.client import CardsClient
+from ..cards.models import Training
+from ..config import Settings
+from ..errors import LuccaCardsError
+from ..lucca.legacy import LuccaLegacyApiClient
+from ..lucca.legacy_models import LegacyUser
+from ..lucca.training_records import StatsFieldCodes
+from ..state import LearnerTraining, TrainingLedger
+from ._rules import match_key
+from ._stats_plan import FilePlan, plan_file, write_order
+from .report import SyncItem, SyncOutcome, SyncReport
+from .stats_format import StatsFormat
+
+#: What one run reads of each legacy user.
+USER_FIELDS = ("id", "name", "mail", "extendedData")
+#: The share of employee files a run may remove occurrences from before it stops.
+DEFAULT_MAX_REMOVAL_SHARE = 0.1
+
+Progress = Callable[[int, int], None]
+Deadline = dt.datetime | dt.timedelta
+
+
+@attrs.frozen(kw_only=True)
+class StatsPlan:
+    """What a publish would do: every learner's file planned, and remarks on the rest.
+
+    Attributes:
+        files: one :class:`~lucca_cards.sync._stats_plan.FilePlan` per Lucca user who has
+            activity in the ledger.
+        skipped: items not planned, with their reason (an email two users share).
+        notes: remarks on the whole run (learners not found in Lucca …).
+        employees: how many Lucca users were read (the guard's denominator).
+    """
+
+    files: tuple[FilePlan, ...]
+    skipped: tuple[SyncItem, ...]
+    notes: tuple[str, ...]
+    employees: int
+
+    @property
+    def removing(self) -> tuple[FilePlan, ...]:
+        """The files from which the run would remove occurrences."""
+        return tuple(plan for plan in self.files if plan.removed and plan.changed)
+
+
+class StatsPublisher:
+    """Publish each learner's training statistics onto their Lucca employee file.
+
+    Args:
+        legacy: the legacy API client (reads users, writes the compound field).
+        cards: the Cards client (current training titles and links).
+        ledger: the training ledger fed by the Cards webhooks.
+        codes: the field codes on the tenant (checked before anything is written).
+        style: how a state reads on the file (:class:`~lucca_cards.StatsFormat`).
+        enabled: ``False`` (statistics switched off in the settings): a run says so and
+            makes no request.
+        max_removal_share: a run that would remove occurrences from more than this share
+            of the employee files stops before writing, unless forced.
+        clock: returns the time (aware); for ``deadline`` (tests inject one).
+    """
+
+    def __init__(
+        self,
+        legacy: LuccaLegacyApiClient,
+        cards: CardsClient,
+        ledger: TrainingLedger,
+        codes: StatsFieldCodes | None = None,
+        *,
+        style: StatsFormat | None = None,
+        enabled: bool = True,
+        max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.legacy, self.cards, self.ledger = legacy, cards, ledger
+        self.codes = codes or StatsFieldCodes()
+        self.style = style or StatsFormat()
+        self.enabled = enabled
+        self.max_removal_share = max_removal_share
+        self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, legacy: LuccaLegacyApiClient,
+                      cards: CardsClient, ledger: TrainingLedger, **options: Any
+                      ) -> StatsPublisher:
+        """Build a publisher with the settings' codes, switch and removal share."""
+        options.setdefault("enabled", settings.stats_enabled)
+        options.setdefault("max_removal_share", settings.stats_max_removal_share)
+        return cls(legacy, cards, ledger, settings.stats_codes, **options)
+
+    def __repr__(self) -> str:
+        return f"StatsPublisher({self.legacy!r}, {self.cards!r}, {self.ledger!r})"
+
+    @staticmethod
+    def disabled_report(dry_run: bool = False) -> SyncReport:
+        """Return the report of a run with statistics switched off: nothing done, and why."""
+        return _report(dry_run, [], notes=[
+            "statistics are switched off ([stats] enabled = true or LUCCA_STATS_ENABLED=1 "
+            "turns them on): nothing was read or written"])
+
+    def plan(self) -> StatsPlan:
+        """Read the tenant, Cards and the ledger; plan every learner's file. Write nothing.
+
+        Raises:
+            ConfigurationError: a field code is missing on the tenant (nothing is read
+                further), naming the code and the Lucca setup step that creates it.
+        """
+        self.legacy.field_definitions.check_stats_codes(self.codes)
+        trainings = {training.id: training for training in self.cards.trainings.list()}
+        states: dict[str, list[LearnerTraining]] = defaultdict(list)
+        for state in self.ledger.states():
+            states[state.email].append(state)
+        learners: dict[str, list[LegacyUser]] = defaultdict(list)
+        employees = 0
+        for user in self.legacy.users.list(fields=USER_FIELDS):
+            employees += 1
+            key = match_key(user.mail)
+            if key is not None and key in states:
+                learners[key].append(user)
+        files, skipped = [], []
+        for key, users in learners.items():
+            if len(users) > 1:
+                skipped += [_item(user, SyncOutcome.SKIPPED, "shares its email with another "
+                                  "employee: whose statistics these are cannot be told")
+                            for user in users]
+                continue
+            files.append(self._plan_one(users[0], states[key], trainings))
+        return StatsPlan(files=tuple(files), skipped=tuple(skipped), employees=employees,
+                         notes=_notes(states, learners, trainings))
+
+    def _plan_one(self, user: LegacyUser, states: list[LearnerTraining],
+                  trainings: dict[str, Training]) -> FilePlan:
+        return plan_file(user_id=user.id, name=user.name or "", email=user.mail or "",
+                         current=user.training_records(self.codes), states=states,
+                         trainings=trainings, style=self.style)
+
+    def run(
+        self,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        max_writes: int | None = None,
+        deadline: Deadline | None = None,
+        *,
+        force: bool = False,
+    ) -> SyncReport:
+        """Publish: write every file whose occurrences differ, within the write budget.
+
+        Args:
+            dry_run: plan and report, write nothing.
+            progress: called as ``progress(done, total)`` after each file to write.
+            max_writes: stop after this many ``PUT`` requests; the rest is ``deferred``.
+            deadline: stop writing at this time (an aware ``datetime``) or after this long
+                (a ``timedelta`` from the start of the run); the rest is ``deferred``.
+            force: write even when the run would remove occurrences from more than
+                ``max_removal_share`` of the files (after a training was deleted in Cards).
+
+        Returns:
+            A :class:`~lucca_cards.SyncReport` (operation ``"statistics"``): ``updated``,
+            ``unchanged``, ``skipped`` with reason, ``deferred``, ``failed``.
+        """
+        if max_writes is not None and (isinstance(max_writes, bool) or max_writes < 0):
+            raise ValueError(f"max_writes must be a whole number >= 0, got {max_writes!r}")
+        if not self.enabled:
+            return self.disabled_report(dry_run)
+        end = self._deadline(deadline)
+        plan = self.plan()
+        items = list(plan.skipped)
+        items += [_item(file, SyncOutcome.UNCHANGED) for file in plan.files if not file.changed]
+        order = write_order(plan.files)
+        stop = self._safety_stop(plan, force)
+        if stop is not None:
+            items += [_item(file, SyncOutcome.DEFERRED, "not written: safety stop")
+                      for file in order]
+            return _report(dry_run, items, notes=plan.notes, stopped=stop)
+        items += self._write(order, dry_run, progress, max_writes, end)
+        return _report(dry_run, items, notes=plan.notes)
+
+    def _write(self, order: list[FilePlan], dry_run: bool, progress: Progress | None,
+               max_writes: int | None, end: dt.datetime | None) -> Iterator[SyncItem]:
+        sent = 0
+        for done, file in enumerate(order, start=1):
+            if (max_writes is not None and sent >= max_writes) or (
+                    end is not None and self._clock() >= end):
+                yield _item(file, SyncOutcome.DEFERRED, "write budget spent: the next run "
+                            "writes it")
+            else:
+                sent += 0 if dry_run else 1
+                yield self._write_one(file, dry_run)
+            if progress is not None:
+                progress(done, len(order))
+
+    def _write_one(self, file: FilePlan, dry_run: bool) -> SyncItem:
+        reason = (f"removed {', '.join(file.removed)} (no longer in Cards)"
+                  if file.removed else None)
+        if dry_run:
+            return _item(file, SyncOutcome.UPDATED, reason)
+        try:
+            self.legacy.users.write_training_records(file.user_id, file.desired, self.codes,
+                                                     current=file.current)
+        except LuccaCardsError as error:
+            return _item(file, SyncOutcome.FAILED, str(error))
+        return _item(file, SyncOutcome.UPDATED, reason)
+
+    def _safety_stop(self, plan: StatsPlan, force: bool) -> str | None:
+        removing = len(plan.removing)
+        if force or removing <= self.max_removal_share * plan.employees:
+            return None
+        return (f"the run would remove occurrences from {removing} of {plan.employees} "
+                f"employee files, more than {self.max_removal_share:.0%}: a training deleted "
+                "in Cards, or Cards answering with too few trainings? Nothing was written. "
+                "Check the trainings in Cards, then run again with force=True "
+                "(lucca-cards stats publish --force) if the removal is wanted.")
+
+    def _deadline(self, deadline: Deadline | None) -> dt.datetime | None:
+        if deadline is None or isinstance(deadline, dt.datetime):
+            return deadline.astimezone() if deadline is not None else None
+        if isinstance(deadline, dt.timedelta):
+            return self._clock() + deadline
+        raise TypeError(f"deadline must be a datetime or a timedelta, not "
+                        f"{type(deadline).__name__}")
+
+
+def _item(file: FilePlan | LegacyUser, outcome: SyncOutcome, reason: str | None = None
+          ) -> SyncItem:
+    if isinstance(file, LegacyUser):
+        return SyncItem(employee_id=str(file.id), name=file.name or "", email=file.mail,
+                        outcome=outcome, reason=reason)
+    return SyncItem(employee_id=str(file.user_id), name=file.name, email=file.email,
+                    outcome=outcome, reason=reason)
+
+
+def _report(dry_run: bool, items: Any, *, notes: Any = (), stopped: str | None = None
+            ) -> SyncReport:
+    return SyncReport(operation="statistics", dry_run=dry_run, items=items, notes=notes,
+                      stopped=stopped)
+
+
+def _notes(states: dict[str, list[LearnerTraining]], learners: dict[str, list[LegacyUser]],
+           trainings: dict[str, Training]) -> tuple[str, ...]:
+    notes = []
+    unknown = len(set(states) - set(learners))
+    if unknown:
+        notes.append(f"{unknown} learner(s) with activity in the ledger are not Lucca "
+                     "employees (by email); nothing to publish for them")
+    gone = {state.training_id for group in states.values() for state in group} - set(trainings)
+    if gone:
+        notes.append(f"{len(gone)} training(s) in the ledger no longer exist in Cards: their "
+                     "occurrences are removed from the files")
+    return tuple(notes)

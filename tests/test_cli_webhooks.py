@@ -1,0 +1,261 @@
+"""``lucca-cards webhooks serve`` in a child process: it listens, stores, stops cleanly.
+
+Every wait is bounded: the child's first line is read with a deadline, its exit waited
+for with a timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import pytest
+import requests
+
+from conftest import SECRET_MARK
+from lucca_cards.cli import build_parser, main
+from lucca_cards.state import TrainingLedger
+
+SECRET = f"{SECRET_MARK}-serve"
+DEADLINE = 30  # seconds: start-up imports SQLAlchemy and migrates the ledger
+BODY = json.dumps({
+    "id": "evt-cli", "type": "chapter-complete", "created_at": "2024-01-20 09:10:00",
+    "data": {"created_at": "2024-01-20 09:09:00",
+             "user": {"id": "u1", "firstname": "Zoé", "email": "zoe@example.com"},
+             "training": {"id": "t1", "title": "Safety", "chapters_count": 4},
+             "score": {"points": 1, "max_points": 4, "progress": 0.25}},
+}, separators=(",", ":")).encode()
+LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:(\d+))")
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """This environment without any lucca-cards setting, plus ``extra``."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("LUCCA_", "CARDS_"))}
+    return {**clean, **extra}
+
+
+def command(*options: str) -> list[str]:
+    return [sys.executable, "-m", "lucca_cards", "webhooks", "serve", *options]
+
+
+def first_line(stream: IO[str], timeout: float = DEADLINE) -> str:
+    """Return the stream's first line, or fail once ``timeout`` passes without one."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(stream.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        pytest.fail(f"no line from the child within {timeout} s")
+
+
+class Child:
+    """A running ``webhooks serve``: its process and the URL of its first line."""
+
+    def __init__(self, process: subprocess.Popen[str], line: str) -> None:
+        self.process, self.line = process, line
+        found = LISTENING.search(line)
+        assert found, line
+        self.url, self.port = found.group(1), int(found.group(2))
+
+    def stop(self, how: int = signal.SIGTERM) -> tuple[int, str]:
+        """Send ``how``; return the exit status and the rest of standard error."""
+        self.process.send_signal(how)
+        _, rest = self.process.communicate(timeout=DEADLINE)
+        return self.process.returncode, rest
+
+
+@contextlib.contextmanager
+def serving(*options: str, env: dict[str, str]) -> Iterator[Child]:
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own CLI
+        command(*options), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env)
+    try:
+        assert process.stderr is not None
+        line = first_line(process.stderr)
+        if not line:
+            status = process.wait(timeout=DEADLINE)
+            pytest.fail(f"webhooks serve exited {status} before listening: "
+                        f"{process.stderr.read()}")
+        yield Child(process, line)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=DEADLINE)
+
+
+def post(url: str, body: bytes, signature: str) -> requests.Response:
+    session = requests.Session()
+    session.trust_env = False  # loopback: no proxy from the environment
+    with session:
+        return session.post(url, data=body, headers={"Signature": signature}, timeout=10)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_receives_a_signed_event_and_stops_cleanly(tmp_path: Path, how: int) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    with serving("--port", "0", "--ledger", str(ledger),
+                 env=environment(CARDS_WEBHOOK_SECRET=SECRET)) as child:
+        assert child.port > 0
+        assert f"{child.url}/cards" in child.line
+        assert SECRET not in child.line
+        signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+        answer = post(child.url + "/cards", BODY, signature)
+        assert answer.json() == {"status": "recorded", "changed": True}
+        forged = post(child.url, BODY, "0" * 64)
+        assert forged.status_code == 401
+        status, rest = child.stop(how)
+    assert status == 0
+    assert "chapter-complete evt-cli: recorded, changed" in rest
+    assert "refused (401)" in rest
+    assert "stopped" in rest.splitlines()[-1]
+    for hidden in (SECRET, signature, "zoe@example.com", "Traceback"):
+        assert hidden not in rest
+    with TrainingLedger(ledger) as reopened:  # closed by the child, whole
+        assert reopened.event_count() == 1
+        assert reopened.learners() == ["zoe@example.com"]
+
+
+def test_serve_takes_the_secret_and_the_ledger_from_a_config_file(tmp_path: Path) -> None:
+    ledger = tmp_path / "configured.sqlite"
+    config = tmp_path / "lucca-cards.toml"
+    config.write_text(f'[cards]\nwebhook_secret = "{SECRET}"\nsignature_header = "X-Sig"\n'
+                      f"[state]\ndatabase = {json.dumps(str(ledger))}\n", encoding="utf-8")
+    with serving("--port", "0", "--config", str(config), env=environment()) as child:
+        signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+        session = requests.Session()
+        session.trust_env = False
+        with session:
+            answer = session.post(child.url, data=BODY, headers={"X-Sig": signature},
+                                  timeout=10)
+        assert answer.status_code == 200
+        assert child.stop()[0] == 0
+    with TrainingLedger(ledger) as reopened:
+        assert reopened.event_count() == 1
+
+
+def test_a_busy_port_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = subprocess.run(  # noqa: S603
+            command("--port", str(port), "--ledger", str(tmp_path / "l.sqlite")),
+            capture_output=True, text=True, timeout=DEADLINE,
+            env=environment(CARDS_WEBHOOK_SECRET=SECRET))
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert f"cannot listen on port {port}" in line
+    assert "--port 0" in line
+    assert SECRET not in line
+
+
+def test_no_secret_is_a_configuration_error_naming_the_setting(tmp_path: Path) -> None:
+    ledger = tmp_path / "never.sqlite"
+    done = subprocess.run(  # noqa: S603
+        command("--port", "0", "--ledger", str(ledger)),
+        capture_output=True, text=True, timeout=DEADLINE, env=environment())
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("lucca-cards: configuration error: cards_webhook_secret: is not set")
+    assert "CARDS_WEBHOOK_SECRET" in line
+    assert "webhook_secret under [cards]" in line
+    assert not ledger.exists()  # refused before anything was opened
+
+
+# -- in this process: what returns before serving -------------------------------------------
+
+
+def test_no_secret_in_process_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    for name in list(os.environ):
+        if name.startswith(("LUCCA_", "CARDS_")):
+            monkeypatch.delenv(name)
+    assert main(["webhooks", "serve", "--port", "0",
+                 "--ledger", str(tmp_path / "x.sqlite")]) == 2
+    assert "cards_webhook_secret" in capsys.readouterr().err
+
+
+def test_a_blank_secret_flag_is_refused(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["webhooks", "serve", "--port", "0", "--secret", "  ",
+                 "--ledger", str(tmp_path / "x.sqlite")]) == 2
+    assert "cards_webhook_secret" in capsys.readouterr().err
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "http"])
+def test_a_port_out_of_range_is_a_usage_error(port: str) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["webhooks", "serve", "--port", port])
+    assert exited.value.code == 2
+
+
+def test_the_parser_knows_the_command_and_its_defaults() -> None:
+    args = build_parser().parse_args(["webhooks", "serve", "--port", "8000"])
+    assert (args.port, args.host, args.secret, args.ledger, args.config) == (
+        8000, "127.0.0.1", None, None, None)
+    assert callable(args.run)
+
+
+def test_the_port_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["webhooks", "serve"])
+    assert exited.value.code == 2
+    assert "--port" in capsys.readouterr().err
+
+
+def test_webhooks_alone_shows_its_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["webhooks"])
+    assert exited.value.code == 0
+    assert "serve" in capsys.readouterr().out
+
+
+def test_a_stop_waits_for_the_event_being_received(tmp_path: Path) -> None:
+    from lucca_cards.cli._webhooks import _make_server, stop_serving
+    from lucca_cards.receiver import make_app
+
+    with TrainingLedger(tmp_path / "ledger.sqlite") as ledger:
+        server = _make_server(make_app(ledger, secret=SECRET), "127.0.0.1", 0)
+        serving_thread = threading.Thread(target=server.serve_forever, daemon=True,
+                                          kwargs={"poll_interval": 0.05})
+        serving_thread.start()
+        signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"POST /cards HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         b"Signature: %s\r\nContent-Length: %d\r\n\r\n"
+                         % (signature.encode(), len(BODY)))
+            interim = b""
+            while b"\r\n\r\n" not in interim:  # the request is under way (socket timeout)
+                interim += sock.recv(1)
+            assert interim.startswith(b"HTTP/1.1 100")
+            closing = threading.Thread(target=stop_serving, args=(server, serving_thread))
+            closing.start()  # what SIGTERM does
+            closing.join(timeout=0.5)
+            assert closing.is_alive()  # held by the request under way
+            sock.sendall(BODY)
+            sock.shutdown(socket.SHUT_WR)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        closing.join(timeout=10)
+        assert not closing.is_alive()
+        # http.server and werkzeug each send their own "100 Continue": skip any left.
+        while answer.startswith(b"HTTP/1.1 100"):
+            answer = answer.partition(b"\r\n\r\n")[2]
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert ledger.event_count() == 1
