@@ -188,7 +188,8 @@ def test_unknown_type_is_a_generic_event() -> None:
             b'"data":{"points":"many"}}',
             "ChapterCompleteEvent",
         ),
-        (b'{"id":"x","type":"ping","created_at":"yesterday","data":{}}', "WebhookEvent"),
+        (b'{"id":"x","type":"ping","created_at":"yesterday","data":{}}',
+         "'ping' event cannot be read.*created_at"),
     ],
 )
 def test_malformed_bodies_raise_validation_error(body: bytes, fragment: str) -> None:

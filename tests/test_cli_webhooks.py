@@ -259,3 +259,11 @@ def test_a_stop_waits_for_the_event_being_received(tmp_path: Path) -> None:
             answer = answer.partition(b"\r\n\r\n")[2]
         assert answer.startswith(b"HTTP/1.1 200")
         assert ledger.event_count() == 1
+
+
+def test_the_ledger_option_is_also_spelt_state_as_elsewhere() -> None:
+    from lucca_cards.cli import build_parser
+
+    for flag in ("--ledger", "--state"):
+        args = build_parser().parse_args(["webhooks", "serve", "--port", "0", flag, "x.sqlite"])
+        assert args.ledger == "x.sqlite"

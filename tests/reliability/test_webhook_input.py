@@ -311,3 +311,22 @@ def test_verify_hashes_a_large_body_it_is_given() -> None:
     # The limit is enforced where the body is read (413), not by verify: documented.
     big = b"x" * (MAX_BODY_BYTES + 1)
     assert webhooks.verify(big, sign(big), SECRET) is True
+
+
+@pytest.mark.parametrize("escape", [rb"\ud800", rb"\uDFFF", rb"x\udbff", rb"\ude00y"])
+def test_a_lone_surrogate_escape_is_refused_a_pair_is_text(escape: bytes) -> None:
+    body = BODY.replace(b'"title":"T"', b'"title":"' + escape + b'"')
+    with pytest.raises(ValidationError, match="lone surrogate") as caught:
+        webhooks.parse(body)
+    assert caught.value.errors == {"body": ["holds a lone surrogate escape"]}
+    pair = BODY.replace(b'"title":"T"', rb'"title":"\ud83d\ude00 \\ud800"')
+    assert webhooks.parse(pair).data.training.title == "\U0001f600 \\ud800"
+
+
+def test_a_badly_typed_value_is_named_as_a_webhook_fault_not_a_server_answer() -> None:
+    with pytest.raises(ValidationError) as caught:
+        webhooks.parse(event_with("created_at", "yesterday"))
+    message = str(caught.value)
+    assert message.startswith("Cards webhook: the 'chapter-complete' event cannot be read: ")
+    assert "created_at" in message and "API version" not in message
+    assert caught.value.__cause__ is None and caught.value.__context__ is None

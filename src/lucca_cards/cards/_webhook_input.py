@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,13 +57,32 @@ def read_json(raw: bytes) -> Any:
             f"0x{raw[exc.start]:02x} at position {exc.start})",
             errors={"body": ["is not UTF-8"]}) from None
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        value = json.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
         raise ValidationError(f"Cards webhook: the body is not valid JSON ({exc})",
                               errors={"body": ["is not valid JSON"]}) from None
     except RecursionError:
         raise ValidationError("Cards webhook: the body is not valid JSON: it is nested too "
                               "deeply", errors={"body": ["is nested too deeply"]}) from None
+    if _LONE_SURROGATE.search(text) and _holds_lone_surrogate(value):
+        # JSON may escape half of a surrogate pair ("\ud800"): valid JSON, but no text,
+        # and no UTF-8 database or log can take it.
+        raise ValidationError("Cards webhook: the body escapes a lone surrogate (such as "
+                              "\\ud800), which is not text", errors={"body": [
+                                  "holds a lone surrogate escape"]})
+    return value
+
+
+#: A \uXXXX escape of a surrogate; only then is the decoded value searched.
+_LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _holds_lone_surrogate(value: Any) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def as_bytes(body: object) -> bytes:

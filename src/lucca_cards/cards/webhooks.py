@@ -304,7 +304,14 @@ def parse(body: Body | str, *, max_bytes: int | None = MAX_BODY_BYTES) -> Webhoo
     model = EVENT_TYPES.get(payload["type"], WebhookEvent)
     if issubclass(model, TrainingActivityEvent):
         payload["data"] = check_activity(payload["data"], model.__name__)
-    return model.from_api(payload)
+    try:
+        return model.from_api(payload)
+    except ValidationError as error:
+        # The models' message speaks of a server's answer and an API version: wrong here.
+        problem = str(error).split(": ", 1)[-1].split(". What to do", 1)[0]
+        failed = ValidationError(f"Cards webhook: the {payload['type']!r} event cannot be "
+                                 f"read: {problem}", errors=error.errors)
+    raise failed
 
 
 class BodyTooLargeError(ValidationError):

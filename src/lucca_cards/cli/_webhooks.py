@@ -67,9 +67,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve_parser.add_argument("--secret", default=None, metavar="SECRET",
                               help="the webhook secret shown in Cards (default: "
                               "CARDS_WEBHOOK_SECRET or [cards] webhook_secret; prefer those)")
-    serve_parser.add_argument("--ledger", default=None, metavar="PATH|URL",
-                              help="the state database holding the training ledger (default: "
-                              "the state_database setting, lucca-cards.sqlite)")
+    serve_parser.add_argument("--ledger", "--state", dest="ledger", default=None,
+                              metavar="PATH|URL",
+                              help="the state database holding the training ledger, as "
+                              "--state of the other commands (default: the state_database "
+                              "setting, lucca-cards.sqlite)")
     add_config_option(serve_parser)
 
 
