@@ -227,6 +227,20 @@ def test_a_single_value_field_is_refused() -> None:
     assert SETUP in str(raised.value)
 
 
+@pytest.mark.parametrize("kind", ["text", "date", "list"])
+def test_a_field_of_another_kind_than_compound_is_refused(kind: str) -> None:
+    definitions = [definition("e_formation", None, is_multiple=True, format_key=kind),
+                   *(definition(code) for code in FORMATION)]
+    with pytest.raises(ConfigurationError) as raised:
+        check_stats_codes(definitions)
+
+    assert raised.value.setting == "stats_field"
+    assert f"e_formation is a {kind} field, not a compound field" in str(raised.value)
+    unknown_kind = [definition("e_formation", None, is_multiple=True),
+                    *(definition(code) for code in FORMATION)]
+    check_stats_codes(unknown_kind)  # no formatKey: not held against the tenant
+
+
 def test_a_sub_field_of_another_field_is_refused() -> None:
     definitions = [*tenant(subs=FORMATION[:-1]),
                    definition("e_last_completion_date", "e_certifications")]

@@ -88,14 +88,35 @@ def test_two_trainings_with_one_title_keep_the_latest() -> None:
     assert record.progress == "90 %"
 
 
-def test_files_never_written_go_first_then_by_id() -> None:
-    def file(user: int, current: list[StoredTrainingRecord]) -> FilePlan:
+def test_files_never_written_go_first_then_the_longest_waiting() -> None:
+    def file(user: int, current: list[StoredTrainingRecord], hours: int) -> FilePlan:
+        changed = NOON.replace(tzinfo=dt.timezone.utc) + dt.timedelta(hours=hours)
         return plan_file(user_id=user, name="", email="", current=current,
-                         states=[state("t1")], trainings=TRAININGS, style=StatsFormat())
+                         states=[state("t1", updated_at=changed)], trainings=TRAININGS,
+                         style=StatsFormat())
 
     old = [stored(1, "RGPD", progress="1 %")]
-    order = write_order([file(3, old), file(9, []), file(1, old), file(5, [])])
-    assert [p.user_id for p in order] == [5, 9, 1, 3]
+    order = write_order([file(3, old, 1), file(9, [], 5), file(1, old, 2), file(5, [], 5),
+                         file(2, old, 0)])
+    assert [p.user_id for p in order] == [5, 9, 2, 3, 1]
+
+
+def test_a_training_recreated_under_its_title_is_no_removal() -> None:
+    new = {"t3": Training(id="t3", title="RGPD", public_url="https://cards/t3")}
+    for states in ([state("t1", title="RGPD"), state("t3")],
+                   [state("t3"), state("t1", title="RGPD")]):
+        result = plan([stored(1, "RGPD", progress="50 %")], *states, trainings=new)
+        assert result.removed == ()
+        assert [r.link for r in result.desired] == ["https://cards/t3"]
+
+
+def test_repeated_titles_left_alone_stop_the_file_for_a_human() -> None:
+    twins = [stored(1, "Habilitation"), stored(2, " habilitation ")]
+    result = plan([*twins, stored(3, "RGPD")], state("t1"))
+    assert result.problem is not None and "['habilitation']" in result.problem
+    assert write_order([result]) == []
+    claimed_twins = plan([stored(1, "RGPD"), stored(2, "rgpd")], state("t1"))
+    assert claimed_twins.problem is None  # the ledger's own duplicates shrink to one
 
 
 def test_custom_templates_and_a_bad_one() -> None:

@@ -132,8 +132,8 @@ def test_an_empty_ledger_removes_nothing(box: Sandbox, ledger: TrainingLedger,
 
 def test_a_run_removing_from_too_many_files_stops_unless_forced(
         box: Sandbox, ledger: TrainingLedger) -> None:
-    feed(box, ledger)
-    with publisher(box, ledger, max_removal_share=0.01) as stats:
+    feed(box, ledger)  # learners are a few of the employees: the default share must hold
+    with publisher(box, ledger) as stats:
         stats.run()
         before = files(box)
         box.company.cards.trainings.clear()  # Cards answers with no training at all
@@ -221,9 +221,28 @@ def test_a_dry_run_writes_nothing_and_reports_the_plan(box: Sandbox,
     feed(box, ledger)
     with publisher(box, ledger) as stats:
         report = stats.run(dry_run=True)
+        budgeted = stats.run(dry_run=True, max_writes=2)
     assert legacy_writes(box) == [] and report.dry_run
     assert len(report.of(SyncOutcome.UPDATED)) == len(expected(box, ledger))
     assert str(report).startswith("dry run of statistics publish:")
+    assert len(budgeted.of(SyncOutcome.UPDATED)) == 2
+    assert len(budgeted.of(SyncOutcome.DEFERRED)) == len(expected(box, ledger)) - 2
+
+
+def test_a_file_with_repeated_foreign_titles_is_skipped_for_a_human(
+        box: Sandbox, ledger: TrainingLedger) -> None:
+    feed(box, ledger)
+    user = next(iter(learners_on_files(box, ledger)))
+    twins = [{"id": 0, "value": {"e_title": {"value": "Habilitation"}}}] * 2
+    box.company.lucca.employees[user].extended_data["e_formation"] = [
+        {**twin, "id": 9000 + n} for n, twin in enumerate(twins)]
+    with publisher(box, ledger) as stats:
+        first = stats.run()
+        again = stats.run()
+    (skipped,) = [i for i in first.of(SyncOutcome.SKIPPED) if i.employee_id == str(user)]
+    assert "repeat the titles ['habilitation']" in (skipped.reason or "")
+    assert first.ok and again.ok, "a file for a human is not a failure"
+    assert [r.title for r in files(box)[user]] == ["Habilitation", "Habilitation"]
 
 
 def test_the_written_payload_reads_back_through_the_legacy_api(

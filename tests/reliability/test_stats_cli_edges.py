@@ -51,11 +51,12 @@ def test_an_unusable_state_names_the_option(no_settings: Path,
     assert "Traceback" not in err and err.count("\n") == 1
 
 
-def test_show_without_a_database_creates_none(no_settings: Path,
+@pytest.mark.parametrize("state", [None, "other.sqlite", "sqlite:///other.sqlite"])
+def test_show_without_a_database_creates_none(state: str | None, no_settings: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["stats", "show", "a@b.fr"]) == 0
+    assert main(["stats", "show", "a@b.fr", *(["--state", state] if state else [])]) == 0
     assert "no training activity" in capsys.readouterr().out
-    assert not (no_settings / "lucca-cards.sqlite").exists()
+    assert sorted(no_settings.iterdir()) == []
 
 
 def test_publish_without_settings_is_a_configuration_error(

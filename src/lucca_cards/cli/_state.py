@@ -8,6 +8,7 @@ import os
 from ..config import Settings
 from ..errors import ConfigurationError
 from ..state import Database
+from ..state.database import database_file
 
 #: A database nobody keeps: what a preview of a file that does not exist yet reads.
 _NOTHING = ":memory:"
@@ -36,11 +37,18 @@ def open_state(args: argparse.Namespace, settings: Settings, *, create: bool = T
             came from that option, else ``state_database``.
     """
     path = state_path(args, settings)
-    if not create and "://" not in path and not os.path.exists(path):
+    try:
+        file = database_file(path)
+    except ConfigurationError as error:
+        raise _named(error, args) from None
+    if not create and file is not None and not os.path.exists(file):
         return Database(_NOTHING)
     try:
         return Database(path)
     except ConfigurationError as error:
-        if args.state is None:
-            raise
-        raise ConfigurationError("--state", error.problem) from None
+        raise _named(error, args) from None
+
+
+def _named(error: ConfigurationError, args: argparse.Namespace) -> ConfigurationError:
+    """Name the error's setting ``--state`` when the database came from that option."""
+    return error if args.state is None else ConfigurationError("--state", error.problem)

@@ -19,8 +19,9 @@ from ..cards.models import Training
 from ..config import Settings
 from ..lucca.legacy import LuccaLegacyApiClient
 from ..lucca.training_records import TrainingRecord
-from ..state import TrainingLedger
+from ..state import LearnerTraining, TrainingLedger
 from ..sync import StatsFormat, StatsPublisher
+from ..sync._stats_plan import plan_file
 from ._args import add_budget_options, add_config_option, budget
 from ._output import ProgressBar, cut, guarded, print_json, print_report
 from ._state import add_state_option, open_state
@@ -95,10 +96,7 @@ def show_command(args: argparse.Namespace, *, out: TextIO | None = None,
         settings = Settings.load(args.config)
         with open_state(args, settings, create=False) as state:
             states = TrainingLedger(state).records_for(args.email)
-        trainings = _trainings(settings) if states else {}
-        style = StatsFormat()
-        records = sorted((style.record(state, trainings.get(state.training_id))
-                          for state in states), key=lambda r: r.title.casefold())
+        records = _as_published(args.email, states, _trainings(settings) if states else None)
         if args.json:
             print_json({"email": args.email, "records": [_as_dict(r) for r in records]}, out)
         else:
@@ -108,12 +106,26 @@ def show_command(args: argparse.Namespace, *, out: TextIO | None = None,
     return guarded(command, err, interrupted="Nothing was written.")
 
 
-def _trainings(settings: Settings) -> dict[str, Training]:
-    """Read the current titles and links from Cards, when Cards is configured."""
+def _trainings(settings: Settings) -> dict[str, Training] | None:
+    """Read the current titles and links from Cards (``None``: Cards is not configured)."""
     if settings.cards_tenant is None or settings.cards_api_key is None:
-        return {}
+        return None
     with CardsClient.from_settings(settings) as cards:
         return {training.id: training for training in cards.trainings.list()}
+
+
+def _as_published(email: str, states: Sequence[LearnerTraining],
+                  trainings: dict[str, Training] | None) -> Sequence[TrainingRecord]:
+    """Return what a publish writes for these states (the publisher's own rules).
+
+    Without Cards, the ledger's titles stand in and no training is known to be gone.
+    """
+    if trainings is None:
+        style = StatsFormat()
+        return sorted((style.record(state) for state in states),
+                      key=lambda record: record.title.casefold())
+    return plan_file(user_id=0, name="", email=email, current=(), states=states,
+                     trainings=trainings, style=StatsFormat()).desired
 
 
 def _as_dict(record: TrainingRecord) -> dict[str, object]:

@@ -279,6 +279,11 @@ def _field_problem(
     if field.parent_code is not None:
         return (f"{codes.field} is a sub-field of {field.parent_code}, not a compound field; "
                 f"set {where} to the code of the compound field, or {setup_step(codes)}")
+    if field.format_key is not None and not field.is_compound:
+        # ASSUMPTION (the definitions' formatKey values): "compound" names a compound
+        # field; a field of another kind (a text, a date) cannot hold the five sub-fields.
+        return (f"the field {codes.field} is a {field.format_key} field, not a compound "
+                f"field with sub-fields; {setup_step(codes)}, and set {where} to its code")
     if field.is_multiple is False:
         return (f"the field {codes.field} holds a single value, but the statistics need "
                 f"one occurrence per training; {setup_step(codes)}, and set {where} to its "

@@ -117,7 +117,9 @@ def training_records_payload(
     send the full desired list: an occurrence whose title is already stored keeps its
     ``id``; a new one goes with ``id: 0``; a stored one that is no longer wanted goes as
     ``{"id": X, "value": null}``; each sub-value is wrapped as ``{"value": …}``, dates as
-    ``YYYY-MM-DDT00:00:00``. This is correct whether the server merges by id or replaces.
+    ``YYYY-MM-DDT00:00:00``. This is correct whether the server merges by id or replaces,
+    except for occurrences :func:`read_training_records` skips (no title, or no usable
+    id): they are not sent, so a server that replaces the list would drop them.
     If a real tenant rejects wrapped sub-values, change :func:`_wire_value` only.
     """
     by_title: dict[str, StoredTrainingRecord] = {}

@@ -165,6 +165,18 @@ def _parse(url_or_path: str | os.PathLike[str]) -> tuple[URL, str]:
     return url, repr(url.render_as_string(hide_password=True))
 
 
+def database_file(url_or_path: str | os.PathLike[str]) -> str | None:
+    """Return the file a SQLite path or URL names (``None``: in memory, or a server).
+
+    >>> database_file("sqlite:////var/lib/lucca-cards/state.sqlite")
+    '/var/lib/lucca-cards/state.sqlite'
+    """
+    url, _ = _parse(url_or_path)
+    if url.get_backend_name() != "sqlite" or _is_memory(url):
+        return None
+    return str(url.database)
+
+
 def _is_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 

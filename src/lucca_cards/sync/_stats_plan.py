@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
 
 import attrs
 
@@ -34,6 +35,9 @@ class FilePlan:
         current: the occurrences on the file now, with their ids.
         desired: the occurrences after the publish, sorted by title.
         removed: titles of occurrences dropped because their training left Cards.
+        pending_since: when the oldest change not yet on the file reached the ledger
+            (``None`` when the file is up to date): the write order's key.
+        problem: why the file cannot be written (it is then skipped), if it cannot.
     """
 
     user_id: int
@@ -42,6 +46,8 @@ class FilePlan:
     current: tuple[StoredTrainingRecord, ...]
     desired: tuple[TrainingRecord, ...]
     removed: tuple[str, ...] = ()
+    pending_since: datetime | None = None
+    problem: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -70,20 +76,16 @@ def plan_file(
     style: StatsFormat,
 ) -> FilePlan:
     """Plan one file from its occurrences and the learner's states (see the module rules)."""
+    # Trainings still in Cards claim first: one deleted then re-created under the same
+    # title must not take the occurrence away from the new one.
+    ordered = sorted(states, key=lambda state: state.training_id not in trainings)
     desired: dict[str, tuple[LearnerTraining, TrainingRecord]] = {}
     claimed: set[int] = set()
     removed: list[str] = []
-    for state in states:
+    for state in ordered:
         training = trainings.get(state.training_id)
-        titles = {title_key(state.title)}
-        links: set[str] = set()
-        if training is not None:
-            titles.add(title_key(training.title))
-            if training.public_url:
-                links.add(training.public_url)
-        titles.discard("")
-        mine = [item for item in current if item.id not in claimed and (
-            title_key(item.record.title) in titles or (item.record.link or "") in links)]
+        mine = [item for item in current
+                if item.id not in claimed and _claims(state, training, item.record)]
         claimed.update(item.id for item in mine)
         if training is None:
             removed += [item.record.title for item in mine]
@@ -98,15 +100,45 @@ def plan_file(
             if item.id not in claimed and title_key(item.record.title) not in desired]
     records = sorted([record for _, record in desired.values()] + kept,
                      key=lambda record: title_key(record.title))
+    on_file = Counter(item.record for item in current)
+    pending = [state.updated_at for state, record in desired.values() if not on_file[record]]
     return FilePlan(user_id=user_id, name=name, email=email, current=tuple(current),
-                    desired=tuple(records), removed=tuple(removed))
+                    desired=tuple(records), removed=tuple(removed),
+                    pending_since=min(pending, default=None), problem=_repeated(kept))
+
+
+def _claims(state: LearnerTraining, training: Training | None,
+            record: TrainingRecord) -> bool:
+    """Whether the occurrence ``record`` is the one of ``state``'s training."""
+    titles = {title_key(state.title)}
+    if training is not None:
+        titles.add(title_key(training.title))
+        if training.public_url and record.link == training.public_url:
+            return True
+    titles.discard("")
+    return title_key(record.title) in titles
+
+
+def _repeated(kept: Iterable[TrainingRecord]) -> str | None:
+    """Say why occurrences left alone stop the write: two of them share a title."""
+    seen = Counter(title_key(record.title) for record in kept)
+    twice = sorted(title for title, count in seen.items() if count > 1)
+    if not twice:
+        return None
+    return (f"the file holds occurrences the integration did not write that repeat the "
+            f"titles {twice}: merge or rename them in Lucca (occurrences are told apart by "
+            "title, so the file cannot be written without touching them)")
 
 
 def write_order(plans: Iterable[FilePlan]) -> list[FilePlan]:
-    """Return the files to write, those never written first, then by user id.
+    """Return the files to write: those never written first, then the longest waiting.
 
     A run cut short by its write budget resumes where it stopped: the next run plans
-    again from the files themselves, and the files that still hold nothing go first.
+    again from the files themselves. Files that still hold nothing go first; the others
+    by how long their oldest unwritten change has waited, so a budget smaller than a
+    night's changes never leaves the same files behind night after night.
     """
-    return sorted((plan for plan in plans if plan.changed),
-                  key=lambda plan: (not plan.never_written, plan.user_id))
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted((plan for plan in plans if plan.changed and plan.problem is None),
+                  key=lambda plan: (not plan.never_written, plan.pending_since or epoch,
+                                    plan.user_id))

@@ -31,7 +31,7 @@ from ..lucca.legacy_models import LegacyUser
 from ..lucca.training_records import StatsFieldCodes
 from ..state import LearnerTraining, TrainingLedger
 from ._rules import match_key
-from ._stats_plan import FilePlan, plan_file, write_order
+from ._stats_plan import FilePlan, plan_file, title_key, write_order
 from .report import SyncItem, SyncOutcome, SyncReport
 from .stats_format import StatsFormat
 
@@ -53,7 +53,7 @@ class StatsPlan:
             activity in the ledger.
         skipped: items not planned, with their reason (an email two users share).
         notes: remarks on the whole run (learners not found in Lucca …).
-        employees: how many Lucca users were read (the guard's denominator).
+        employees: how many Lucca users were read.
     """
 
     files: tuple[FilePlan, ...]
@@ -65,6 +65,11 @@ class StatsPlan:
     def removing(self) -> tuple[FilePlan, ...]:
         """The files from which the run would remove occurrences."""
         return tuple(plan for plan in self.files if plan.removed and plan.changed)
+
+    @property
+    def holding(self) -> int:
+        """How many of the learners' files hold occurrences: the safety stop's base."""
+        return sum(1 for plan in self.files if plan.current)
 
 
 class StatsPublisher:
@@ -149,7 +154,7 @@ class StatsPublisher:
                 continue
             files.append(self._plan_one(users[0], states[key], trainings))
         return StatsPlan(files=tuple(files), skipped=tuple(skipped), employees=employees,
-                         notes=_notes(states, learners, trainings))
+                         notes=_notes(states, learners, files))
 
     def _plan_one(self, user: LegacyUser, states: list[LearnerTraining],
                   trainings: dict[str, Training]) -> FilePlan:
@@ -188,6 +193,8 @@ class StatsPublisher:
         end = self._deadline(deadline)
         plan = self.plan()
         items = list(plan.skipped)
+        items += [_item(file, SyncOutcome.SKIPPED, file.problem) for file in plan.files
+                  if file.problem is not None and file.changed]
         items += [_item(file, SyncOutcome.UNCHANGED) for file in plan.files if not file.changed]
         order = write_order(plan.files)
         stop = self._safety_stop(plan, force)
@@ -207,7 +214,7 @@ class StatsPublisher:
                 yield _item(file, SyncOutcome.DEFERRED, "write budget spent: the next run "
                             "writes it")
             else:
-                sent += 0 if dry_run else 1
+                sent += 1  # a dry run spends the budget too: it shows the exact plan
                 yield self._write_one(file, dry_run)
             if progress is not None:
                 progress(done, len(order))
@@ -225,11 +232,15 @@ class StatsPublisher:
         return _item(file, SyncOutcome.UPDATED, reason)
 
     def _safety_stop(self, plan: StatsPlan, force: bool) -> str | None:
+        # The base is the files that hold occurrences, not every employee: learners are
+        # often a small share of the staff, and a Cards answer listing no training must
+        # not empty all their files under the default 10 %.
         removing = len(plan.removing)
-        if force or removing <= self.max_removal_share * plan.employees:
+        if force or removing <= self.max_removal_share * plan.holding:
             return None
-        return (f"the run would remove occurrences from {removing} of {plan.employees} "
-                f"employee files, more than {self.max_removal_share:.0%}: a training deleted "
+        return (f"the run would remove occurrences from {removing} of the {plan.holding} "
+                "learners' files that hold some, more than "
+                f"{self.max_removal_share:.0%}: a training deleted "
                 "in Cards, or Cards answering with too few trainings? Nothing was written. "
                 "Check the trainings in Cards, then run again with force=True "
                 "(lucca-cards stats publish --force) if the removal is wanted.")
@@ -259,14 +270,14 @@ def _report(dry_run: bool, items: Any, *, notes: Any = (), stopped: str | None =
 
 
 def _notes(states: dict[str, list[LearnerTraining]], learners: dict[str, list[LegacyUser]],
-           trainings: dict[str, Training]) -> tuple[str, ...]:
+           files: list[FilePlan]) -> tuple[str, ...]:
     notes = []
     unknown = len(set(states) - set(learners))
     if unknown:
         notes.append(f"{unknown} learner(s) with activity in the ledger are not Lucca "
                      "employees (by email); nothing to publish for them")
-    gone = {state.training_id for group in states.values() for state in group} - set(trainings)
+    gone = {title_key(title) for file in files if file.changed for title in file.removed}
     if gone:
-        notes.append(f"{len(gone)} training(s) in the ledger no longer exist in Cards: their "
-                     "occurrences are removed from the files")
+        notes.append(f"{len(gone)} training(s) no longer exist in Cards: their occurrences "
+                     "are removed from the files that held them")
     return tuple(notes)
