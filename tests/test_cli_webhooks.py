@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 import requests
@@ -225,8 +225,10 @@ def test_webhooks_alone_shows_its_help(capsys: pytest.CaptureFixture[str]) -> No
     assert "serve" in capsys.readouterr().out
 
 
-def test_a_stop_waits_for_the_event_being_received(tmp_path: Path) -> None:
-    from lucca_cards.cli._webhooks import _make_server, stop_serving
+@contextlib.contextmanager
+def receiving(tmp_path: Path) -> Iterator[tuple[TrainingLedger, Any, threading.Thread]]:
+    """Serve the receiver as ``webhooks serve`` does; yield the ledger, server and thread."""
+    from lucca_cards.cli._webhooks import _make_server
     from lucca_cards.receiver import make_app
 
     with TrainingLedger(tmp_path / "ledger.sqlite") as ledger:
@@ -234,6 +236,13 @@ def test_a_stop_waits_for_the_event_being_received(tmp_path: Path) -> None:
         serving_thread = threading.Thread(target=server.serve_forever, daemon=True,
                                           kwargs={"poll_interval": 0.05})
         serving_thread.start()
+        yield ledger, server, serving_thread
+
+
+def test_a_stop_waits_for_the_event_being_received(tmp_path: Path) -> None:
+    from lucca_cards.cli._webhooks import stop_serving
+
+    with receiving(tmp_path) as (ledger, server, serving_thread):
         signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
             sock.sendall(b"POST /cards HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
@@ -267,3 +276,28 @@ def test_the_ledger_option_is_also_spelt_state_as_elsewhere() -> None:
     for flag in ("--ledger", "--state"):
         args = build_parser().parse_args(["webhooks", "serve", "--port", "0", flag, "x.sqlite"])
         assert args.ledger == "x.sqlite"
+
+
+def test_a_stop_cuts_a_trickling_client_after_the_grace(tmp_path: Path) -> None:
+    from lucca_cards.cli._webhooks import stop_serving
+
+    with receiving(tmp_path) as (ledger, server, serving_thread):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"POST /cards HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(BODY))
+            interim = b""
+            while b"\r\n\r\n" not in interim:  # the request is under way
+                interim += sock.recv(1)
+            sock.sendall(BODY[:5])  # then it trickles: a socket timeout never fires
+            closing = threading.Thread(target=stop_serving,
+                                       args=(server, serving_thread, 0.2))
+            closing.start()
+            closing.join(timeout=10)
+            assert not closing.is_alive(), "the stop must not wait for the trickle"
+            rest = b""
+            with contextlib.suppress(ConnectionResetError):
+                while chunk := sock.recv(65536):  # ends: the server closed its side
+                    rest += chunk
+            assert rest.replace(b"HTTP/1.1 100 Continue\r\n\r\n", b"") == b""
+        assert not serving_thread.is_alive()
+        assert ledger.event_count() == 0

@@ -160,12 +160,30 @@ def test_the_latest_completion_wins_whatever_the_order(tmp_path: Path, clock: Cl
     assert seen[0] == seen[1] == (1.0, T0 + timedelta(days=3), T0 + timedelta(days=3))
 
 
-def test_at_the_same_time_a_higher_or_equal_progress_replaces(ledger: TrainingLedger) -> None:
-    ledger.record(activity("a", progress=0.4, points=2))
-    assert ledger.record(activity("b", progress=0.4, points=3)) is True  # equal: replaced
-    assert only(ledger).points == 3
-    assert ledger.record(activity("c", progress=0.6, points=4)) is True
-    assert (only(ledger).progress, only(ledger).points) == (0.6, 4)
+def test_at_the_same_time_the_furthest_wins_whatever_the_order(tmp_path: Path) -> None:
+    # A chapter and its quiz may share a second: the arrival order must not decide.
+    events = [activity("a", progress=0.4, points=2), activity("b", progress=0.6, points=6),
+              activity("c", progress=0.6, points=8), activity("d", progress=0.6, points=None)]
+    finals = set()
+    for order, events_in_order in enumerate((events, events[::-1], events[1:] + events[:1])):
+        with TrainingLedger(tmp_path / f"order-{order}.sqlite") as ledger:
+            for event in events_in_order:
+                ledger.record(event)
+            finals.add((only(ledger).progress, only(ledger).points))
+    assert finals == {(0.6, 8)}
+
+
+def test_a_full_tie_keeps_the_state(ledger: TrainingLedger) -> None:
+    ledger.record(activity("a", progress=0.4, points=2, title="Sécurité"))
+    assert ledger.record(activity("b", progress=0.4, points=2, title="Sécurité v2")) is False
+    assert only(ledger).title == "Sécurité"
+
+
+def test_points_missing_from_a_later_event_are_kept(ledger: TrainingLedger) -> None:
+    ledger.record(activity("a", progress=0.4, points=3, max_points=9))
+    assert ledger.record(activity("b", progress=0.6, points=None, max_points=None,
+                                  at=T0 + timedelta(minutes=2))) is True
+    assert (only(ledger).progress, only(ledger).points, only(ledger).max_points) == (0.6, 3, 9)
 
 
 def test_at_the_same_time_a_lower_progress_is_ignored(ledger: TrainingLedger) -> None:

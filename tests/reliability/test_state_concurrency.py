@@ -301,3 +301,22 @@ def test_switching_to_wal_retries_a_locked_file_then_gives_up() -> None:
     with pytest.raises(sqlite3.OperationalError, match="disk"):
         _switch_to_wal(other, sleep=sleep, clock=lambda: now[0])
     assert other.calls == 1
+
+
+def test_threads_opening_different_databases_at_once_migrate_each(tmp_path: Path) -> None:
+    # Alembic's operations are global to the process: two migrations at once, even of two
+    # databases, ran each other's steps (tables missing, "already exists", crashes).
+    for round_ in range(5):
+        paths = [tmp_path / f"round-{round_}-{n}.sqlite" for n in range(THREADS)]
+
+        def work(index: int, paths: list[Path] = paths) -> None:
+            with TrainingLedger(paths[index]) as ledger, \
+                    TrainingLedger(":memory:") as memory:
+                assert ledger.event_count() == memory.event_count() == 0
+
+        assert in_threads(work) == []
+        for path in paths:
+            with sqlite3.connect(path) as raw:
+                tables = {row[0] for row in raw.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}
+            assert {"links", "cards_events", "training_states", "lucca_cards_version"} <= tables

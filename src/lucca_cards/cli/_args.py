@@ -4,6 +4,23 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+
+def bounded(parse: type[int] | type[float], low: float, high: float, what: str
+             ) -> Callable[[str], Any]:
+    """Return an argparse type: ``parse`` the text, then keep it from ``low`` to ``high``."""
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{text} is not {what}")
+        return value
+
+    return convert
 
 
 def count(text: str) -> int:

@@ -9,10 +9,9 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._args import add_company_options, count
+from ._args import add_company_options, bounded, count
 from ._process import stop_on_signals
 
 if TYPE_CHECKING:
@@ -25,28 +24,13 @@ CARDS_APIS = ("cards",)
 _KINDS_HELP = "rate_limited (or 429), server_error (500), unavailable (503), timeout, reset"
 
 
-def _bounded(parse: type[int] | type[float], low: float, high: float, what: str
-             ) -> Callable[[str], Any]:
-    """Return an argparse type: ``parse`` the text, then keep it from ``low`` to ``high``."""
-    def convert(text: str) -> Any:
-        try:
-            value = parse(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if not low <= value <= high:  # also refuses nan
-            raise argparse.ArgumentTypeError(f"{text} is not {what}")
-        return value
-
-    return convert
-
-
 #: ``--port``: 0 (free ports) or 1 to 65534 (Cards takes the next one).
-port_number = _bounded(int, 0, 65534, "a port from 1 to 65534 (Cards listens on the next "
+port_number = bounded(int, 0, 65534, "a port from 1 to 65534 (Cards listens on the next "
                        "one), or 0")
 #: A fault rate: a number from 0 to 1.
-fraction = _bounded(float, 0.0, 1.0, "a fraction from 0 to 1 (0.2 = 20 %)")
+fraction = bounded(float, 0.0, 1.0, "a fraction from 0 to 1 (0.2 = 20 %)")
 #: A delay: a number of seconds, 0 or more.
-seconds = _bounded(float, 0.0, 1e9, "a number of seconds >= 0")
+seconds = bounded(float, 0.0, 1e9, "a number of seconds >= 0")
 
 
 def fault_kind_list(text: str) -> tuple[str, ...]:

@@ -8,16 +8,20 @@ listens; then one log line per event (``lucca_cards.receiver``, INFO).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import functools
 import logging
+import socket
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from .._secret import without_password
 from ..config import Settings
 from ..errors import ConfigurationError
-from ._args import add_config_option
+from ._args import add_config_option, bounded
 from ._output import CONFIGURATION, OK, guarded
 from ._process import logging_to_stderr, stop_on_signals
 
@@ -29,20 +33,15 @@ if TYPE_CHECKING:
 PROG = "lucca-cards webhooks serve"
 #: A client that stops sending mid-request is dropped after this many seconds.
 REQUEST_TIMEOUT = 30.0
+#: How long a stop lets the requests under way finish (under Kubernetes' 30 s grace).
+DRAIN_SECONDS = 10.0
 _NO_SECRET = ("is not set; set CARDS_WEBHOOK_SECRET to the webhook secret shown in Cards (Apps "
               "& Integrations → API & Webhooks), or webhook_secret under [cards] in the "
               "--config file")
 
 
-def port_number(text: str) -> int:
-    """Parse ``--port``: 0 (a free port) or 1 to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port from 1 to 65535, or 0")
-    return value
+#: ``--port``: 0 (a free port) or 1 to 65535.
+port_number = bounded(int, 0, 65535, "a port from 1 to 65535, or 0")
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -123,15 +122,25 @@ def _listen_and_wait(app: ReceiverApp, args: argparse.Namespace, settings: Setti
     return OK
 
 
-def stop_serving(server: BaseWSGIServer, thread: threading.Thread) -> None:
-    """Stop accepting requests, then wait for those under way (at most REQUEST_TIMEOUT).
+def stop_serving(server: BaseWSGIServer, thread: threading.Thread,
+                 grace: float | None = None) -> None:
+    """Stop accepting requests; let those under way finish for ``grace`` seconds, then cut.
 
-    werkzeug's ``serve_forever`` closes the server when it ends, which waits for the
-    request threads: joining its thread waits for the events being stored.
+    An event being stored is answered before the ledger closes. A client still sending
+    after the grace (one byte every few seconds keeps a socket timeout from firing) is
+    cut off: a service manager's own grace (Kubernetes gives 30 s) must not run out
+    first. A cut request stored nothing, or stored an event Cards sends again and the
+    ledger then ignores.
     """
     server.shutdown()
+    drain = getattr(server, "drain", None)
+    if drain is not None:
+        cut = drain(DRAIN_SECONDS if grace is None else grace)
+        if cut:
+            print(f"{PROG}: cut {cut} request(s) still under way after the grace",
+                  file=sys.stderr, flush=True)
     server.server_close()
-    thread.join(timeout=REQUEST_TIMEOUT + 5)
+    thread.join(timeout=5)
 
 
 def _make_server(app: ReceiverApp, host: str, port: int) -> BaseWSGIServer:
@@ -146,16 +155,63 @@ def _make_server(app: ReceiverApp, host: str, port: int) -> BaseWSGIServer:
         def log(self, type: str, message: str, *args: Any) -> None:
             return None  # the receiver logs one line per event instead of an access log
 
-    class _Server(ThreadedWSGIServer):
-        # server_close() waits for the requests under way (block_on_close; each bounded by
-        # REQUEST_TIMEOUT), so that an event being stored is answered before the ledger
-        # closes; non-daemon threads, so that not even the interpreter's exit cuts one.
-        block_on_close = True
-        daemon_threads = False
+    class _Server(_Draining, ThreadedWSGIServer):
+        pass
 
     # listen() reports a busy port as an error; werkzeug's own bind would exit the process.
     with listen(host, port) as sock:
         return _Server(host, port, app, handler=_Handler, fd=sock.fileno())
+
+
+class _Draining:
+    """A threading server that knows its requests under way, to wait for them, then cut.
+
+    socketserver's own ``block_on_close`` waits for every request thread without a limit.
+    """
+
+    daemon_threads = True
+    block_on_close = False
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(target=self._serve_one, args=(request, client_address),
+                                  daemon=True, name="receiver-request")
+        with self._lock:
+            self._under_way[thread] = request
+        thread.start()
+
+    def _serve_one(self, request: socket.socket, client_address: Any) -> None:
+        try:
+            self.process_request_thread(request, client_address)  # type: ignore[attr-defined]
+        finally:
+            with self._lock:
+                self._under_way.pop(threading.current_thread(), None)
+
+    @functools.cached_property
+    def _lock(self) -> threading.Lock:
+        return threading.Lock()
+
+    @functools.cached_property
+    def _under_way(self) -> dict[threading.Thread, socket.socket]:
+        return {}
+
+    def drain(self, grace: float) -> int:
+        """Wait up to ``grace`` seconds for the requests under way; cut the rest.
+
+        Returns how many were cut.
+        """
+        deadline = time.monotonic() + grace
+        with self._lock:
+            waiting = list(self._under_way)
+        for thread in waiting:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = list(self._under_way.items())
+        for _, request in left:
+            with contextlib.suppress(OSError):
+                request.shutdown(socket.SHUT_RDWR)
+        for thread, _ in left:
+            thread.join(timeout=5)
+        return len(left)
 
 
 def _url_host(host: str) -> str:

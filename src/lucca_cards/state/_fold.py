@@ -4,12 +4,12 @@ The rules (each tested in ``tests/test_state_ledger.py``):
 
 * the learner's action time is ``data.created_at``; without it, the envelope's
   ``created_at`` (when Cards sent the event); without that, the ledger's clock (UTC);
-* a state moves to an event's values when the event is later than the state, or as late
-  and with a progress at least as high (ties never move progress back); an older event
-  leaves it as it is;
+* a state moves to an event's values when the event is later than the state; at the same
+  time, when its progress is higher, or its points at the same progress (whatever the
+  order of arrival; a full tie keeps the state); an older event leaves it as it is;
 * ``last_completed_at`` is the latest action time of every event recorded whose progress
   reached 1, whatever order the events came in: an older completion still counts;
-* an event without a title or a number of chapters keeps the ones the state has.
+* an event without a title, a number of chapters or points keeps the ones the state has.
 """
 
 from __future__ import annotations
@@ -98,9 +98,11 @@ def fold(current: LearnerTraining | None, activity: Activity, now: datetime) -> 
     if current is None:
         return Fold(_moved(activity, None, completed, now), stale=False)
     last_completed = _latest(current.last_completed_at, completed)
-    # Later, or as late and at least as far: the tie never moves progress back.
-    newer = (activity.action_at, activity.progress) >= (current.last_action_at,
-                                                        current.progress)
+    # Later; or as late and further, or as far with more points. Cards' times are to the
+    # second, so a chapter and its quiz may share one: the order they arrive in must not
+    # decide. A full tie keeps the state.
+    newer = _rank(activity.action_at, activity.progress, activity.points) > _rank(
+        current.last_action_at, current.progress, current.points)
     if newer:
         candidate = _moved(activity, current, last_completed, current.updated_at)
     else:
@@ -119,10 +121,16 @@ def _moved(activity: Activity, previous: LearnerTraining | None,
         email=activity.email, training_id=activity.training_id,
         title=kept(activity.title, "title"),
         chapters_count=kept(activity.chapters_count, "chapters_count"),
-        progress=activity.progress, points=activity.points, max_points=activity.max_points,
+        progress=activity.progress, points=kept(activity.points, "points"),
+        max_points=kept(activity.max_points, "max_points"),
         last_action_at=activity.action_at, last_completed_at=last_completed,
         updated_at=updated_at, cards_user_id=kept(activity.cards_user_id, "cards_user_id"),
     )
+
+
+def _rank(action_at: datetime, progress: float, points: int | None
+          ) -> tuple[datetime, float, int]:
+    return action_at, progress, -1 if points is None else points
 
 
 def _latest(first: datetime | None, second: datetime | None) -> datetime | None:

@@ -65,7 +65,10 @@ def _dialect_insert(dialect: str, table: Table) -> sqlite.Insert | postgresql.In
 
 @functools.cache
 def _insert_or_ignore(dialect: str, table: Table) -> Executable:
-    return _dialect_insert(dialect, table).on_conflict_do_nothing()
+    # preserve_rowcount: without it, psycopg's INSERT reports a rowcount of -1, and every
+    # new event would be taken for a redelivery on PostgreSQL.
+    statement = _dialect_insert(dialect, table).on_conflict_do_nothing()
+    return statement.execution_options(preserve_rowcount=True)
 
 
 @functools.cache

@@ -261,6 +261,12 @@ def _switch_to_wal(cursor: Any, sleep: Callable[[float], None] = time.sleep,
         delay = min(delay * 2, 0.1)
 
 
+#: Held while a database of this process migrates (see :func:`_migrate_on_open`).
+_MIGRATING = threading.Lock()
+#: The PostgreSQL advisory lock taken to migrate ("lucca" in ASCII).
+_PG_LOCK_KEY = 0x6C75636361
+
+
 def _migrate_on_open(engine: Engine, shown: str) -> None:
     """Upgrade to the head unless the database is there (then no write lock is taken)."""
     head = _migrate.head()
@@ -270,8 +276,13 @@ def _migrate_on_open(engine: Engine, shown: str) -> None:
             if _migrate.revisions(connection) == (head,):
                 return
         # Checked again under the write lock: another process may be migrating it now.
+        # Alembic's `op` and `context` are global to the process: two migrations at once,
+        # even of two databases, would run each other's steps. One at a time, then.
         connection.execution_options(**{_READ_ONLY: False})
-        with connection.begin():
+        with _MIGRATING, connection.begin():
+            if connection.dialect.name == "postgresql":
+                # What BEGIN IMMEDIATE is on SQLite: one migrating process at a time.
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
             _migrate.upgrade(connection, shown)
 
 
