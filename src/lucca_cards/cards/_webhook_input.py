@@ -73,7 +73,7 @@ def read_json(raw: bytes) -> Any:
     return value
 
 
-#: A \uXXXX escape of a surrogate; only then is the decoded value searched.
+#: A surrogate escape such as \ud800; only a body holding one is searched once decoded.
 _LONE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
