@@ -77,11 +77,16 @@ def kill_points(seed: int, count: int, most: int = 8) -> list[KillPoint]:
     return [KillPoint(draw.randint(1, most), draw.choice(POINTS)) for _ in range(count)]
 
 
-def run_until_killed(point: KillPoint, line: str, kind: str, links: Path) -> Killed:
-    """Run the ``kind`` import on the sandbox of ``line``; ``SIGKILL`` it at ``point``."""
+def run_until_killed(point: KillPoint, line: str, kind: str, links: Path, *,
+                     script: str = IMPORTER) -> Killed:
+    """Run the ``kind`` import on the sandbox of ``line``; ``SIGKILL`` it at ``point``.
+
+    ``script`` replaces the importer by another child speaking the same protocol (its
+    arguments: the tests folder, ``kind``, then the state file).
+    """
     with tempfile.TemporaryFile("w+") as errors:
         child = subprocess.Popen(  # noqa: S603 - this interpreter, our inline script
-            [sys.executable, "-c", IMPORTER, str(TESTS), kind, str(links)],
+            [sys.executable, "-c", script, str(TESTS), kind, str(links)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True)
         assert child.stdin is not None
         assert child.stdout is not None

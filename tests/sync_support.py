@@ -11,12 +11,20 @@ import copy
 import datetime as dt
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import pytest
 import requests
 
-from lucca_cards import CardsClient, LuccaOAuthClient, RateLimiter, Settings
+from lucca_cards import (
+    CardsClient,
+    LuccaCardsError,
+    LuccaOAuthClient,
+    RateLimiter,
+    Settings,
+    SyncReport,
+)
 from lucca_cards.sandbox import Sandbox
 from lucca_cards.sandbox._cards_seed import normalise_email
 from lucca_cards.sandbox._model import employee_status
@@ -108,3 +116,19 @@ def users_copy(box: Sandbox) -> dict[str, Any]:
 def writes(box: Sandbox) -> list[dict[str, Any]]:
     """Return the Cards requests that may have written (whatever their answer)."""
     return [e for e in box.cards.log.entries() if e["method"] in WRITE_METHODS]
+
+
+def converge(run: Callable[[], SyncReport], attempts: int = 10) -> list[SyncReport | None]:
+    """Run until a report has no failure; return every attempt (``None``: the run raised)."""
+    history: list[SyncReport | None] = []
+    for _ in range(attempts):
+        try:
+            report = run()
+        except LuccaCardsError:  # a read gave up after its retries: run again
+            history.append(None)
+            continue
+        history.append(report)
+        if report.ok:
+            return history
+    failures = [None if r is None else len(r.failed) for r in history]
+    pytest.fail(f"no clean run in {attempts} attempts; failures per run: {failures}")

@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,6 @@ from lucca_cards import (
     LuccaOAuthClient,
     RateLimiter,
     SyncOutcome,
-    SyncReport,
     Timeout,
     TrainingRecord,
     UserImporter,
@@ -52,6 +51,7 @@ from sync_support import (
     accounts_per_email,
     clients,
     considered,
+    converge,
     memberships,
     sandbox,
     settings_from_line,
@@ -87,22 +87,6 @@ def clean_end_state(*kinds: str, employees: int = COMPANY["employees"]) -> dict[
         for kind in kinds:
             assert KINDS[kind](*both, links=links).run().ok
         return memberships(box)
-
-
-def converge(run: Callable[[], SyncReport], attempts: int = 10) -> list[SyncReport | None]:
-    """Run until a report has no failure; return every attempt (``None``: the run raised)."""
-    history: list[SyncReport | None] = []
-    for _ in range(attempts):
-        try:
-            report = run()
-        except LuccaCardsError:  # a read gave up after its retries: run again
-            history.append(None)
-            continue
-        history.append(report)
-        if report.ok:
-            return history
-    failures = [None if r is None else len(r.failed) for r in history]
-    pytest.fail(f"no clean run in {attempts} attempts; failures per run: {failures}")
 
 
 def refused_as_duplicates(box: Sandbox) -> list[dict[str, Any]]:

@@ -14,8 +14,6 @@ import dataclasses
 import json
 import random
 import signal
-import subprocess
-import sys
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -23,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FakeClock
-from lucca_cards import LuccaCardsError, SyncReport, Timeout, TrainingLedger
+from kill_chain import KillPoint, run_until_killed
+from lucca_cards import SyncReport, Timeout, TrainingLedger
 from lucca_cards.lucca.training_records import read_training_records
 from lucca_cards.sandbox import Faults, Sandbox
 from stats_support import (
@@ -36,8 +35,8 @@ from stats_support import (
     publisher,
     stats_sandbox,
 )
+from sync_support import converge
 
-TESTS = Path(__file__).resolve().parent.parent
 TEN_PERCENT = Faults.spread(0.1, delay=1.0)
 
 PUBLISHER = textwrap.dedent("""
@@ -61,7 +60,7 @@ PUBLISHER = textwrap.dedent("""
     with LuccaLegacyApiClient.from_settings(settings, rate_limiter=RateLimiter(0),
                                             session=session) as legacy, \\
             CardsClient.from_settings(settings, rate_limiter=RateLimiter(0)) as cards, \\
-            TrainingLedger(sys.argv[2]) as ledger:
+            TrainingLedger(sys.argv[3]) as ledger:
         StatsPublisher(legacy, cards, ledger).run()
     print("done", flush=True)
 """)
@@ -75,20 +74,6 @@ def converged(box: Sandbox, ledger: TrainingLedger) -> None:
     for employee in box.company.lucca.employees.values():
         titles = Counter(s.record.title for s in read_training_records(employee.extended_data))
         assert all(count == 1 for count in titles.values())
-
-
-def until_clean(run: object, attempts: int = 10) -> list[SyncReport | None]:
-    history: list[SyncReport | None] = []
-    for _ in range(attempts):
-        try:
-            report = run()  # type: ignore[operator]
-        except LuccaCardsError:  # a read gave up after its retries: run again
-            history.append(None)
-            continue
-        history.append(report)
-        if report.ok:
-            return history
-    pytest.fail(f"no clean publish in {attempts} attempts: {history}")
 
 
 @pytest.mark.parametrize("seed", [3, 11])
@@ -126,33 +111,7 @@ def _publish_under(box: Sandbox, ledger: TrainingLedger, clock: FakeClock
                "timeout": Timeout(connect=1, read=0.3)}
     with LuccaLegacyApiClient.from_settings(settings, **options) as legacy, \
             CardsClient.from_settings(settings, **options) as cards:
-        return until_clean(StatsPublisher(legacy, cards, ledger).run)
-
-
-def kill_after(box: Sandbox, ledger_path: str, writes: int) -> int:
-    """Run the publisher in a child; ``SIGKILL`` it after ``writes`` answered PUTs."""
-    child = subprocess.Popen(  # noqa: S603 - this interpreter, our inline script
-        [sys.executable, "-c", PUBLISHER, str(TESTS), ledger_path],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert child.stdin is not None and child.stdout is not None
-    seen = 0
-    try:
-        child.stdin.write(json.dumps(box.connection_info()) + "\n")
-        child.stdin.flush()
-        for line in child.stdout:
-            seen += line == "write\n"
-            if seen >= writes:
-                child.send_signal(signal.SIGKILL)
-                break
-            child.stdin.write("go\n")
-            child.stdin.flush()
-    finally:
-        if child.poll() is None and seen < writes:
-            child.kill()
-        child.wait(timeout=30)
-        child.stdout.close()
-        child.stdin.close()
-    return child.returncode
+        return converge(StatsPublisher(legacy, cards, ledger).run)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -163,7 +122,10 @@ def test_a_sigkill_mid_publish_then_a_rerun_converges(seed: int, tmp_path: Path)
         feed(box, ledger, learners=30, seed=seed)
         total = len(expected(box, ledger))
         point = random.Random(seed).randint(1, total - 1)
-        assert kill_after(box, path, point) == -signal.SIGKILL
+        line = json.dumps(box.connection_info()) + "\n"
+        killed = run_until_killed(KillPoint(point, "write"), line, "stats", Path(path),
+                                  script=PUBLISHER)
+        assert killed.status == -signal.SIGKILL and killed.writes == point
         assert len(legacy_writes(box)) == point
         box.lucca.log.clear()
         with publisher(box, ledger) as stats:

@@ -50,6 +50,18 @@ def add_company_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trainings", type=positive, default=8, help="Cards trainings (8)")
 
 
+def add_group(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, *,
+              dest: str, metavar: str, **parser: Any
+              ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add the command group ``name``; return where its subcommands go.
+
+    The group alone runs nothing (``run=None``): ``lucca-cards`` shows its help.
+    """
+    group = commands.add_parser(name, **parser)
+    group.set_defaults(run=None)
+    return group.add_subparsers(dest=dest, metavar=metavar)
+
+
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     """Add ``--config PATH``: the TOML file, under the environment."""
     parser.add_argument("--config", metavar="PATH",

@@ -29,7 +29,7 @@ from ..sync import (
     UserRow,
     UserState,
 )
-from ._args import add_config_option
+from ._args import add_config_option, add_group
 from ._output import ProgressBar, cut, guarded, plural, print_json, print_report
 from ._state import add_state_option, open_state
 
@@ -171,10 +171,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     }
     for target in TARGETS.values():
         text = helps[target.command]
-        group = commands.add_parser(target.command, help=text,
-                                    description=f"{text[0].upper()}{text[1:]}.")
-        group.set_defaults(run=None)
-        actions = group.add_subparsers(dest="action", metavar="ACTION")
+        actions = add_group(commands, target.command, dest="action", metavar="ACTION",
+                            help=text, description=f"{text[0].upper()}{text[1:]}.")
         preview = actions.add_parser(
             "preview", help="show what an import would do; write nothing",
             description=f"List every {target.item} and what an import would do with it.")

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from ._args import add_company_options, bounded, count
+from ._args import add_company_options, add_group, bounded, count
 from ._process import stop_on_signals
 
 if TYPE_CHECKING:
@@ -56,9 +56,8 @@ def date(text: str) -> dt.date:
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``lucca-cards sandbox serve``."""
-    sandbox = commands.add_parser("sandbox", help="fake Lucca and Cards on loopback")
-    sandbox.set_defaults(run=None)
-    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", metavar="SUBCOMMAND")
+    sandbox_commands = add_group(commands, "sandbox", dest="sandbox_command",
+                                 metavar="SUBCOMMAND", help="fake Lucca and Cards on loopback")
     serve_parser = sandbox_commands.add_parser(
         "serve",
         help="serve the sandbox until interrupted",

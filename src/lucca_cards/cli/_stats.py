@@ -22,7 +22,7 @@ from ..lucca.training_records import TrainingRecord
 from ..state import LearnerTraining, TrainingLedger
 from ..sync import StatsFormat, StatsPublisher
 from ..sync._stats_plan import plan_file
-from ._args import add_budget_options, add_config_option, budget
+from ._args import add_budget_options, add_config_option, add_group, budget
 from ._output import ProgressBar, cut, guarded, print_json, print_report
 from ._state import add_state_option, open_state
 
@@ -31,12 +31,11 @@ _COLUMNS = (("TRAINING", 40), ("PROGRESS", 9), ("SCORE", 9), ("COMPLETED", 11))
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``stats`` command group."""
-    group = commands.add_parser(
-        "stats", help="publish training statistics onto Lucca employee files",
+    actions = add_group(
+        commands, "stats", dest="action", metavar="ACTION",
+        help="publish training statistics onto Lucca employee files",
         description="Publish the training ledger (fed by Cards webhooks) onto the Lucca "
         "employee files, or show one learner's records.")
-    group.set_defaults(run=None)
-    actions = group.add_subparsers(dest="action", metavar="ACTION")
     publish = actions.add_parser(
         "publish", help="write every employee file whose statistics changed",
         description="Write the training occurrences of every employee file that differs "

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from .._secret import without_password
 from ..config import Settings
 from ..errors import ConfigurationError
-from ._args import add_config_option, bounded
+from ._args import add_config_option, add_group, bounded
 from ._output import CONFIGURATION, OK, guarded
 from ._process import logging_to_stderr, stop_on_signals
 
@@ -46,9 +46,8 @@ port_number = bounded(int, 0, 65535, "a port from 1 to 65535, or 0")
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``lucca-cards webhooks serve``."""
-    webhooks = commands.add_parser("webhooks", help="receive Cards webhooks")
-    webhooks.set_defaults(run=None)
-    subcommands = webhooks.add_subparsers(dest="webhooks_command", metavar="SUBCOMMAND")
+    subcommands = add_group(commands, "webhooks", dest="webhooks_command",
+                            metavar="SUBCOMMAND", help="receive Cards webhooks")
     serve_parser = subcommands.add_parser(
         "serve",
         help="receive Cards webhooks into the training ledger until stopped",

@@ -24,8 +24,27 @@ from ..errors import ValidationError
 _DEFAULT_CODES = StatsFieldCodes()
 
 
-def _as_scalar(value: Any) -> float | str | None:
-    return _scalar(value)
+def _scalar(value: Any) -> float | str | None:
+    """Read a sub-value as a number when it is one (``"80"`` too), else as text.
+
+    A blank text or a value of another kind (a list, an object) reads as ``None``.
+    """
+    number = _number(value)
+    if number is not None:
+        return number
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 @attrs.frozen(kw_only=True)
@@ -47,8 +66,8 @@ class TrainingRecord:
 
     title: str
     link: str | None = None
-    progress: float | str | None = attrs.field(default=None, converter=_as_scalar)
-    score: float | str | None = attrs.field(default=None, converter=_as_scalar)
+    progress: float | str | None = attrs.field(default=None, converter=_scalar)
+    score: float | str | None = attrs.field(default=None, converter=_scalar)
     last_completion_date: date | None = None
 
 
@@ -162,26 +181,3 @@ def _date(value: Any) -> date | None:
         return parse_date(value)
     except (TypeError, ValueError):
         return None
-
-
-def _scalar(value: Any) -> float | str | None:
-    """Read a sub-value as a number when it is one (``"80"`` too), else as text.
-
-    A blank text or a value of another kind (a list, an object) reads as ``None``.
-    """
-    number = _number(value)
-    if number is not None:
-        return number
-    if isinstance(value, str) and value.strip():
-        return value
-    return None
-
-
-def _number(value: Any) -> float | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
