@@ -1,4 +1,4 @@
-"""The nightly job from Python: departments, users, then statistics, with one report.
+"""The nightly job from Python: life cycle, departments, users, statistics, in one report.
 
 What ``lucca-cards sync`` runs, written with the SDK, for a scheduler that starts Python
 rather than the command line. Configuration comes from the environment (``LUCCA_*``,

@@ -105,9 +105,9 @@ def test_sync_runs_every_part_with_one_report(box: Sandbox, env: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     status, report = cli_json(capsys, "sync")
     assert [part["operation"] for part in report["parts"]] == [
-        "departments", "users", "statistics"]
+        "lifecycle", "departments", "users", "statistics"]
     assert status == (0 if report["ok"] else 1)
-    assert report["parts"][2]["counts"]["updated"] > 0
+    assert report["parts"][3]["counts"]["updated"] > 0
     box.cards.log.clear()
     box.lucca.log.clear()
     status, again = cli_json(capsys, "sync")

@@ -173,6 +173,8 @@ def test_no_secret_is_a_configuration_error_naming_the_setting(tmp_path: Path) -
     assert line.startswith("lucca-cards: configuration error: cards_webhook_secret: is not set")
     assert "CARDS_WEBHOOK_SECRET" in line
     assert "webhook_secret under [cards]" in line
+    for named in ("lucca_webhook_secret", "LUCCA_WEBHOOK_SECRET", "webhook_secret under [lucca]"):
+        assert named in line  # either secret will do: the error names both
     assert not ledger.exists()  # refused before anything was opened
 
 
@@ -208,7 +210,11 @@ def test_the_parser_knows_the_command_and_its_defaults() -> None:
     args = build_parser().parse_args(["webhooks", "serve", "--port", "8000"])
     assert (args.port, args.host, args.secret, args.ledger, args.config) == (
         8000, "127.0.0.1", None, None, None)
+    assert (args.lucca_secret, args.process) == (None, True)
     assert callable(args.run)
+    args = build_parser().parse_args(["webhooks", "serve", "--port", "0", "--no-process",
+                                      "--lucca-secret", "x"])
+    assert (args.lucca_secret, args.process) == ("x", False)
 
 
 def test_the_port_is_required(capsys: pytest.CaptureFixture[str]) -> None:
@@ -301,3 +307,213 @@ def test_a_stop_cuts_a_trickling_client_after_the_grace(tmp_path: Path) -> None:
             assert rest.replace(b"HTTP/1.1 100 Continue\r\n\r\n", b"") == b""
         assert not serving_thread.is_alive()
         assert ledger.event_count() == 0
+
+
+# -- Lucca events ---------------------------------------------------------------------------
+
+LUCCA_SECRET = f"{SECRET_MARK}-lucca-serve"
+LUCCA_SOURCE = "https://acme.ilucca.net"
+
+
+def lucca_event(event_id: str = "lucca-1", employee: str = "416") -> bytes:
+    return json.dumps({"id": event_id, "type": "event", "topic": "employee.created",
+                       "source": LUCCA_SOURCE, "occurredAt": "2026-03-02T08:59:58Z",
+                       "data": {"id": employee, "email": "zoe@example.com"}}).encode()
+
+
+def post_lucca(url: str, body: bytes, secret: str = LUCCA_SECRET) -> requests.Response:
+    from datetime import datetime, timezone
+
+    from lucca_cards.lucca.webhooks import sign
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    session = requests.Session()
+    session.trust_env = False
+    with session:
+        return session.post(url, data=body, timeout=10, headers={
+            "Lucca-Timestamp": stamp, "Lucca-Signature": sign(stamp, body, secret),
+            "Content-Type": "application/json"})
+
+
+def get(url: str) -> requests.Response:
+    session = requests.Session()
+    session.trust_env = False
+    with session:
+        return session.get(url, timeout=10)
+
+
+def test_serve_receives_lucca_events_only_with_no_process(tmp_path: Path) -> None:
+    from lucca_cards.state import LuccaInbox
+
+    state = tmp_path / "state.sqlite"
+    with serving("--port", "0", "--state", str(state), "--no-process",
+                 env=environment(LUCCA_WEBHOOK_SECRET=LUCCA_SECRET)) as child:
+        assert f"Lucca events at {child.url}/lucca" in child.line
+        assert "Cards events" not in child.line
+        assert "stored only (--no-process" in child.line
+        challenge = get(child.url + "/lucca?challenge=abc123")
+        assert (challenge.status_code, challenge.text) == (200, "abc123")
+        assert challenge.headers["Content-Type"].startswith("text/plain")
+        answer = post_lucca(child.url + "/lucca", lucca_event())
+        assert (answer.status_code, answer.json()) == (202, {"status": "accepted"})
+        forged = post_lucca(child.url + "/lucca", lucca_event("lucca-2"), secret="wrong")
+        assert forged.status_code == 401
+        assert post(child.url + "/cards", BODY, "0" * 64).status_code == 404
+        status, rest = child.stop()
+    assert status == 0
+    assert "lucca event employee.created lucca-1 (employee 416): stored, to apply" in rest
+    for hidden in (LUCCA_SECRET, "zoe@example.com", "Traceback"):
+        assert hidden not in rest
+    with LuccaInbox(state) as inbox:
+        assert [(e.event_id, e.status) for e in inbox.events()] == [("lucca-1", "pending")]
+
+
+def test_serve_receives_both_kinds_with_both_secrets(tmp_path: Path) -> None:
+    with serving("--port", "0", "--state", str(tmp_path / "s.sqlite"), "--no-process",
+                 "--lucca-secret", LUCCA_SECRET,
+                 env=environment(CARDS_WEBHOOK_SECRET=SECRET)) as child:
+        assert f"Cards events at {child.url}/ and {child.url}/cards and Lucca events at " \
+               f"{child.url}/lucca" in child.line
+        signature = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+        assert post(child.url + "/cards", BODY, signature).status_code == 200
+        assert post_lucca(child.url + "/lucca/", lucca_event()).status_code == 202
+        assert child.stop()[0] == 0
+
+
+def test_processing_without_the_client_settings_is_a_configuration_error(
+        tmp_path: Path) -> None:
+    done = subprocess.run(  # noqa: S603
+        command("--port", "0", "--state", str(tmp_path / "s.sqlite")),
+        capture_output=True, text=True, timeout=DEADLINE,
+        env=environment(LUCCA_WEBHOOK_SECRET=LUCCA_SECRET))
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("lucca-cards: configuration error: lucca_")
+    assert "serve with --no-process" in line
+    assert LUCCA_SECRET not in line
+
+
+def test_a_blank_lucca_secret_flag_is_refused(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["webhooks", "serve", "--port", "0", "--lucca-secret", " ",
+                 "--state", str(tmp_path / "x.sqlite")]) == 2
+    assert "lucca_webhook_secret" in capsys.readouterr().err
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+# -- the wiring, in this process, with a stand-in processor ---------------------------------
+
+
+class StandIn:
+    """What ``EventProcessor`` offers ``webhooks serve``: from_settings, process_due, close."""
+
+    made: list[StandIn] = []
+
+    def __init__(self, settings: Any, database: Any) -> None:
+        self.settings, self.database = settings, database
+        self.rounds: list[int] = []
+        self.called = threading.Event()
+        self.closed = False
+
+    @classmethod
+    def from_settings(cls, settings: Any, database: Any) -> StandIn:
+        made = cls(settings, database)
+        cls.made.append(made)
+        return made
+
+    def process_due(self) -> None:
+        self.rounds.append(len(self.rounds) + 1)
+        if len(self.rounds) >= 2:  # the start-up round, then the one the event woke
+            self.called.set()
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_receiving_shares_one_database_and_wakes_the_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import datetime, timezone
+
+    from werkzeug.test import Client
+
+    from lucca_cards import Settings
+    from lucca_cards.cli._webhooks import receiving
+    from lucca_cards.lucca.webhooks import sign
+    from lucca_cards.sync import events
+
+    StandIn.made = []
+    monkeypatch.setattr(events, "EventProcessor", StandIn)
+    settings = Settings(cards_webhook_secret=SECRET, lucca_webhook_secret=LUCCA_SECRET,
+                        state_database=str(tmp_path / "state.sqlite"))
+    with receiving(settings) as (app, worker):
+        (processor,) = StandIn.made
+        assert worker is not None and worker.running
+        assert app.paths == ("/", "/cards", "/lucca")
+        shared = processor.database
+        assert app.inbox._database is shared  # type: ignore[union-attr]
+        assert app.ledger._database is shared  # type: ignore[union-attr]
+        body = lucca_event()
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        answer = Client(app).post("/lucca", data=body, headers={
+            "Lucca-Timestamp": stamp, "Lucca-Signature": sign(stamp, body, LUCCA_SECRET)})
+        assert answer.status_code == 202
+        assert processor.called.wait(DEADLINE)  # woken by the event, not by a timer
+    assert not worker.running and processor.closed
+    with pytest.raises(RuntimeError, match="closed"):
+        app.inbox.counts()  # type: ignore[union-attr]
+
+
+def test_receiving_without_processing_or_lucca_starts_no_worker(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lucca_cards import Settings
+    from lucca_cards.cli._webhooks import receiving
+    from lucca_cards.sync import events
+
+    StandIn.made = []
+    monkeypatch.setattr(events, "EventProcessor", StandIn)
+    path = str(tmp_path / "state.sqlite")
+    with receiving(Settings(lucca_webhook_secret=LUCCA_SECRET, state_database=path),
+                   process=False) as (app, worker):
+        assert worker is None and app.paths == ("/lucca",)
+    with receiving(Settings(cards_webhook_secret=SECRET, state_database=path)) as (app, worker):
+        assert worker is None and app.paths == ("/", "/cards")
+    assert StandIn.made == []
+
+
+# -- end to end: the sandbox's Lucca hires, the served worker creates the Cards account -----
+
+
+def test_a_hire_in_lucca_reaches_cards_through_serve(tmp_path: Path) -> None:
+    from lucca_cards.sandbox import Sandbox
+
+    with Sandbox(seed=3, employees=12, departments=3, lucca_rate_limit=0,
+                 cards_rate_limit=0) as box:
+        info = box.connection_info()
+        env = environment(
+            LUCCA_URL=info["lucca_url"], LUCCA_TOKEN_URL=info["token_url"],
+            LUCCA_CLIENT_ID=info["client_id"], LUCCA_CLIENT_SECRET=info["client_secret"],
+            LUCCA_API_KEY=info["api_key"], LUCCA_SCOPES=" ".join(box.lucca_scopes),
+            LUCCA_REQUESTS_PER_MINUTE="0", CARDS_URL=info["cards_url"],
+            CARDS_TENANT=info["cards_tenant"], CARDS_API_KEY=info["cards_api_key"],
+            CARDS_REQUESTS_PER_MINUTE="0", LUCCA_WEBHOOK_SECRET=info["lucca_webhook_secret"])
+        with serving("--port", "0", "--state", str(tmp_path / "state.sqlite"),
+                     env=env) as child:
+            assert "applied as they arrive" in child.line
+            box.lucca.register_webhook(child.url + "/lucca",
+                                       secret=info["lucca_webhook_secret"])
+            department = next(iter(box.company.lucca.departments))
+            hired = box.lucca.hire(given_name="Inès", family_name="Nouvelle",
+                                   email="ines.nouvelle@example.com",
+                                   department_id=int(department))
+            assert child.process.stderr is not None
+            for _ in range(200):  # the child's log lines, each read with a deadline
+                line = first_line(child.process.stderr)
+                if f"employee {hired}: " in line:
+                    break
+            else:
+                pytest.fail("the hire was never applied")
+            assert "created" in line
+            status, rest = child.stop()
+        assert status == 0, rest
+        emails = {user.email for user in box.company.cards.users.values()}
+        assert "ines.nouvelle@example.com" in emails

@@ -281,7 +281,7 @@ def test_the_import_examples_connect_to_a_sandbox_or_to_a_config_file(tmp_path: 
 # -- nightly_sync.py, against a sandbox whose learners progressed ---------------------------
 
 
-def test_nightly_sync_example_runs_the_three_parts_on_the_sandbox(
+def test_nightly_sync_example_runs_the_four_parts_on_the_sandbox(
         capsys: pytest.CaptureFixture[str]) -> None:
     import json
 
@@ -291,10 +291,10 @@ def test_nightly_sync_example_runs_the_three_parts_on_the_sandbox(
     report = json.loads(out)
     assert report["ok"] and not report["dry_run"]
     assert [part["operation"] for part in report["parts"]] == [
-        "departments", "users", "statistics"]
+        "lifecycle", "departments", "users", "statistics"]
     assert all(part["stopped"] is None for part in report["parts"])
-    assert report["parts"][1]["counts"]["created"] > 0
-    stats = report["parts"][2]
+    assert report["parts"][2]["counts"]["created"] > 0
+    stats = report["parts"][3]
     assert stats["counts"]["updated"] > 0  # the learners' activity reached their files
     assert stats["counts"]["failed"] == 0
     delivered = int(err.split("sandbox: ")[1].split()[0])

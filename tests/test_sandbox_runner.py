@@ -30,7 +30,7 @@ from served_sandbox import (
 
 SANDBOX_SOURCES = Path(__file__).resolve().parents[1] / "src" / "lucca_cards" / "sandbox"
 LINE_KEYS = {"lucca_url", "token_url", "client_id", "client_secret", "api_key", "cards_url",
-             "cards_tenant", "cards_api_key", "webhook_secret"}
+             "cards_tenant", "cards_api_key", "webhook_secret", "lucca_webhook_secret"}
 
 
 def outside_imports(path: Path) -> list[str]:
@@ -234,13 +234,15 @@ def test_the_demo_previews_dry_runs_imports_and_reruns_without_writing() -> None
     assert steps["5."].endswith("writes sent to Cards: 0")
     assert "users import: " in steps["5."]
     assert "departments import: " in steps["5."]
-    after = len(box.company.cards.users)
+    # Step 9 hires one more person in real time: their account is the only other one.
+    assert "hired Nina Nouvelle" in steps["9."] and "an account in" in steps["9."]
+    after = len(box.company.cards.users) - 1
     assert after == before + created  # the dry run's plan, carried out
     assert f"Cards users: {before} before, {after} after ({created} created)" in steps["Summary"]
     assert "writes sent by the rerun: 0" in steps["Summary"]
     assert "At the SDK's default rates these" in steps["Requests"]
     writes = [e for e in box.cards.log.entries() if e["method"] != "GET"]
-    assert len([e for e in writes if e["method"] == "POST"]) == created
+    assert len([e for e in writes if e["method"] == "POST"]) == created + 1
 
 
 

@@ -45,7 +45,8 @@ def report() -> SyncReport:
 
 def test_counts_name_every_outcome(report: SyncReport) -> None:
     assert report.counts() == {"created": 2, "linked": 1, "added_to_group": 1, "updated": 0,
-                               "unchanged": 1, "deferred": 0, "skipped": 1, "failed": 1}
+                               "unchanged": 1, "deferred": 0, "offboarded": 0, "reported": 0,
+                               "held": 0, "skipped": 1, "failed": 1}
     assert SyncReport(operation="users", dry_run=False, items=()).counts() == dict.fromkeys(
         (o.value for o in SyncOutcome), 0)
     assert isinstance(report.items, tuple)

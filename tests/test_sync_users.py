@@ -147,7 +147,8 @@ def test_import_reads_each_side_once_and_creates_only_the_missing(box: Sandbox) 
     counts = report.counts()
     assert counts == {"created": plan[UserState.WILL_BE_CREATED],
                       "linked": plan[UserState.WILL_BE_LINKED], "added_to_group": 0,
-                      "updated": 0, "unchanged": 0, "deferred": 0,
+                      "updated": 0, "unchanged": 0, "deferred": 0, "offboarded": 0,
+                      "reported": 0, "held": 0,
                       "skipped": plan[UserState.CANNOT_BE_IMPORTED], "failed": 0}
     pages = math.ceil(len(considered(box)) / 100)
     assert box.lucca.log.counts() == {"GET /lucca-api/employees": pages}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._ratelimit import RateLimiter
 from ._retry import RetryPolicy
 from ._secret import Secret
+from ._values import DepartmentScope, LeaverAction
 from ._version import __version__
 from ._wire import Timeout
 from .cards.client import CardsClient
@@ -46,14 +47,18 @@ from .errors import (
     ValidationError,
 )
 from .lucca.client import LuccaOAuthClient
+from .lucca.endpoints import WebhookEndpoint
 from .lucca.legacy import LuccaLegacyApiClient
 from .lucca.legacy_models import LegacyUser, TrainingRecordsWrite
 from .lucca.models import Department, Employee, EmployeeStatus, JobPosition, Reference
 from .lucca.training_records import StatsFieldCodes, StoredTrainingRecord, TrainingRecord
-from .state import Database, LearnerTraining, TrainingLedger
+from .lucca.webhooks import LuccaEvent
+from .state import Database, LearnerTraining, LuccaInbox, TrainingLedger
 from .sync import (
     DepartmentImporter,
     DepartmentRow,
+    EventProcessor,
+    LifecycleSync,
     LinkStore,
     NightlyReport,
     StatsFormat,
@@ -68,13 +73,13 @@ from .sync import (
 )
 
 if TYPE_CHECKING:
-    from .receiver import CardsWebhookHandler
+    from .receiver import CardsWebhookHandler, LuccaWebhookHandler
     from .sandbox import ActivityReport, Faults, Sandbox, SandboxCredentials
 
 # The sandbox and the receiver need werkzeug; they load on first use, not on
 # `import lucca_cards`. The receiver's WSGI app is `lucca_cards.receiver.make_app`.
 _SANDBOX_NAMES = frozenset({"ActivityReport", "Faults", "Sandbox", "SandboxCredentials"})
-_RECEIVER_NAMES = frozenset({"CardsWebhookHandler"})
+_RECEIVER_NAMES = frozenset({"CardsWebhookHandler", "LuccaWebhookHandler"})
 
 
 def __getattr__(name: str) -> Any:
@@ -104,19 +109,26 @@ __all__ = [
     "Department",
     "DepartmentImporter",
     "DepartmentRow",
+    "DepartmentScope",
     "Embed",
     "Employee",
     "EmployeeStatus",
+    "EventProcessor",
     "Faults",
     "Group",
     "GroupRef",
     "JobPosition",
     "LearnerTraining",
+    "LeaverAction",
     "LegacyUser",
+    "LifecycleSync",
     "LinkStore",
     "LuccaCardsError",
+    "LuccaEvent",
+    "LuccaInbox",
     "LuccaLegacyApiClient",
     "LuccaOAuthClient",
+    "LuccaWebhookHandler",
     "NightlyReport",
     "NotFoundError",
     "PermissionDeniedError",
@@ -149,6 +161,7 @@ __all__ = [
     "UserRow",
     "UserState",
     "ValidationError",
+    "WebhookEndpoint",
     "WebhookEvent",
     "__version__",
     "nightly_sync",

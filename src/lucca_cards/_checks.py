@@ -15,18 +15,21 @@ only its type or its length.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import math
 import numbers
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import SplitResult, urlsplit
 
 from ._secret import Secret
-from ._values import ConnectionMode
+from ._values import ConnectionMode, LeaverAction  # noqa: F401 (LeaverAction: doctest)
 from .errors import ConfigurationError
+
+_E = TypeVar("_E", bound=enum.Enum)
 
 #: What ``str.splitlines`` breaks on: any of them makes a value span several lines.
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
@@ -371,6 +374,41 @@ def check_flag(setting: str, value: Any) -> bool:
     if flag is None:
         raise ConfigurationError(setting, f"{value!r} is invalid: expected true or false")
     return flag
+
+
+def check_choice(setting: str, value: Any, *, choices: type[_E]) -> _E:
+    """Return the member of the enumeration ``choices`` named by ``value``.
+
+    Raises:
+        ConfigurationError: ``value`` names none of them (the valid ones are listed).
+
+    >>> check_choice("lifecycle_leavers", " Delete ", choices=LeaverAction)
+    <LeaverAction.DELETE: 'delete'>
+    """
+    if isinstance(value, choices):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else value
+    try:
+        return choices(text)
+    except ValueError:
+        valid = " or ".join(repr(member.value) for member in choices)
+        raise ConfigurationError(
+            setting, f"{value!r:.40} is invalid: expected {valid}") from None
+
+
+def check_count(setting: str, value: Any) -> int:
+    """Return a count: a whole number, 0 or more (text of digits, from the environment, too).
+
+    >>> check_count("lifecycle_max_offboarded", "10")
+    10
+    """
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
+        raise ConfigurationError(setting, f"{shown[:40]} is not a whole number, 0 or more; "
+                                 "give e.g. 10")
+    return value
 
 
 def check_connection_mode(setting: str, value: Any) -> ConnectionMode:

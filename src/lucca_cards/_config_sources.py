@@ -32,6 +32,7 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "lucca_api_version": ("lucca", "api_version", "LUCCA_API_VERSION"),
     "lucca_api_key": ("lucca", "api_key", "LUCCA_API_KEY"),
     "lucca_requests_per_minute": ("lucca", "requests_per_minute", "LUCCA_REQUESTS_PER_MINUTE"),
+    "lucca_webhook_secret": ("lucca", "webhook_secret", "LUCCA_WEBHOOK_SECRET"),
     "cards_tenant": ("cards", "tenant", "CARDS_TENANT"),
     "cards_api_key": ("cards", "api_key", "CARDS_API_KEY"),
     "cards_url": ("cards", "url", "CARDS_URL"),
@@ -44,6 +45,11 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "import_notify": ("import", "notify", "CARDS_IMPORT_NOTIFY"),
     "import_connection_mode": ("import", "connection_mode", "CARDS_IMPORT_CONNECTION_MODE"),
     "state_database": ("state", "database", "LUCCA_CARDS_DATABASE"),
+    "lifecycle_leavers": ("lifecycle", "leavers", "LUCCA_CARDS_LEAVERS"),
+    "lifecycle_departments": ("lifecycle", "departments", "LUCCA_CARDS_LIFECYCLE_DEPARTMENTS"),
+    "lifecycle_max_offboarded": ("lifecycle", "max_offboarded", "LUCCA_CARDS_MAX_OFFBOARDED"),
+    "lifecycle_max_offboarded_share": ("lifecycle", "max_offboarded_share",
+                                       "LUCCA_CARDS_MAX_OFFBOARDED_SHARE"),
 }
 TABLES = tuple(dict.fromkeys(table for table, _, _ in SOURCES.values()))
 # "[lucca] client_secret" -> "lucca_client_secret"

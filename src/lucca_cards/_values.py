@@ -17,7 +17,7 @@ import attrs
 
 from .errors import ConfigurationError
 
-__all__ = ["ConnectionMode", "StatsFieldCodes"]
+__all__ = ["ConnectionMode", "DepartmentScope", "LeaverAction", "StatsFieldCodes"]
 
 
 class ConnectionMode(str, enum.Enum):
@@ -40,6 +40,36 @@ class ConnectionMode(str, enum.Enum):
     def source(self) -> str:
         """The value of the Cards user's ``source`` field for this mode."""
         return self.value
+
+
+class LeaverAction(str, enum.Enum):
+    """What the life-cycle rules do with the Cards account of an employee who left.
+
+    >>> LeaverAction("remove-from-groups")
+    <LeaverAction.REMOVE_FROM_GROUPS: 'remove-from-groups'>
+    """
+
+    REPORT = "report"
+    """Write nothing: list the leaver in the report, for a human (the default)."""
+    REMOVE_FROM_GROUPS = "remove-from-groups"
+    """Keep the account (its history, certificates) but take it out of every group."""
+    DELETE = "delete"
+    """Delete the account, only if the integration created it; chosen explicitly."""
+
+
+class DepartmentScope(str, enum.Enum):
+    """Which departments' groups the life-cycle rules keep hires and movers in.
+
+    >>> DepartmentScope("all").value
+    'all'
+    """
+
+    IMPORTED = "imported"
+    """The departments imported before (their Cards group exists), as the nightly sync."""
+    ALL = "all"
+    """Every department: a hire into a department without a group creates the group."""
+    NONE = "none"
+    """No department: hires get an account only; nobody joins or leaves a group."""
 
 
 # ``e_`` then at least one character, none of them a blank or a control character: a

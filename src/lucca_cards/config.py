@@ -7,13 +7,14 @@ win (file < environment < keywords)::
     settings = Settings.from_env()                         # LUCCA_*, CARDS_* only
     settings = Settings(lucca_url="https://acme.ilucca.net", lucca_api_key="…")
 
-A TOML file has five tables::
+A TOML file has six tables::
 
     [lucca]
     url = "https://acme.ilucca.net"
     client_id = "…"
     client_secret = "…"
     api_key = "…"
+    webhook_secret = "…"              # Lucca events (lucca-cards lucca-webhooks register)
 
     [cards]
     tenant = "acme"
@@ -30,6 +31,10 @@ A TOML file has five tables::
 
     [state]
     database = "lucca-cards.sqlite"   # or a URL: postgresql+psycopg://…
+
+    [lifecycle]
+    leavers = "report"                # or "remove-from-groups", "delete"
+    departments = "imported"          # or "all", "none"
 
 Every value is checked when the settings are built (see :mod:`lucca_cards._checks` and
 the configuration page of the docs): a value that cannot work raises
@@ -51,7 +56,9 @@ import attrs
 
 from . import _config_sources as sources
 from ._checks import (
+    check_choice,
     check_connection_mode,
+    check_count,
     check_flag,
     check_header_name,
     check_rate,
@@ -62,7 +69,7 @@ from ._checks import (
     check_url,
 )
 from ._secret import Secret, without_password
-from ._values import ConnectionMode, StatsFieldCodes
+from ._values import ConnectionMode, DepartmentScope, LeaverAction, StatsFieldCodes
 from .errors import ConfigurationError
 
 DEFAULT_TOKEN_URL = "https://accounts.world.luccasoftware.com/connect/token"
@@ -102,6 +109,9 @@ _CHECKS: dict[str, Check] = {
     "lucca_requests_per_minute": partial(
         check_rate, maximum=LUCCA_MAX_REQUESTS_PER_MINUTE, over_maximum=_LUCCA_LIMIT
     ),
+    "lucca_webhook_secret": partial(
+        check_secret, what="the webhook endpoint's secret (lucca-cards lucca-webhooks register)"
+    ),
     "cards_tenant": partial(check_text, what=f"the workspace id {_CARDS_KEYS}", header=True),
     "cards_api_key": partial(check_secret, what=f"the API key {_CARDS_KEYS}", header=True),
     "cards_url": partial(check_url, example=DEFAULT_CARDS_URL),
@@ -114,6 +124,10 @@ _CHECKS: dict[str, Check] = {
     "import_notify": check_flag,
     "import_connection_mode": check_connection_mode,
     "state_database": partial(check_text, what="the state database (a file path or a URL)"),
+    "lifecycle_leavers": partial(check_choice, choices=LeaverAction),
+    "lifecycle_departments": partial(check_choice, choices=DepartmentScope),
+    "lifecycle_max_offboarded": check_count,
+    "lifecycle_max_offboarded_share": check_share,
 }
 
 
@@ -183,6 +197,18 @@ def _to_mode(value: Any) -> Any:
     return _lenient(check_connection_mode, value)
 
 
+def _to_leaver_action(value: Any) -> Any:
+    return _lenient(partial(check_choice, choices=LeaverAction), value)
+
+
+def _to_department_scope(value: Any) -> Any:
+    return _lenient(partial(check_choice, choices=DepartmentScope), value)
+
+
+def _to_count(value: Any) -> Any:
+    return _lenient(check_count, value)
+
+
 def _checked(*, optional: bool = False) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
     def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if value is not None or not optional:
@@ -206,6 +232,7 @@ class Settings:
         lucca_token_url, lucca_scopes, lucca_api_version: OAuth and API defaults.
         lucca_api_key: the legacy API key (writes statistics on employee files).
         lucca_requests_per_minute: the SDK's share of the tenant's 50/min budget.
+        lucca_webhook_secret: to verify Lucca's webhook events (``/lucca`` of the receiver).
         cards_tenant, cards_api_key, cards_url: the Cards workspace and its API key.
         cards_requests_per_minute: Cards throttle (its limit is undocumented: 60 assumed).
         cards_webhook_secret, cards_signature_header: to verify Cards webhooks.
@@ -215,6 +242,13 @@ class Settings:
         state_database: the state database (links, training ledger): a file path or a
             SQLAlchemy URL; its password never shows in a repr.
         import_notify, import_connection_mode: defaults of the user imports.
+        lifecycle_leavers: what happens to a leaver's account (:class:`LeaverAction`;
+            ``report`` by default: nothing is written).
+        lifecycle_departments: whose department groups hires and movers join and leave
+            (:class:`DepartmentScope`; ``imported`` by default).
+        lifecycle_max_offboarded, lifecycle_max_offboarded_share: a run that would
+            offboard more than both (10 accounts and 5 % of the linked ones) stops
+            before writing, unless forced.
 
     Raises:
         ConfigurationError: a value cannot work; ``setting`` names it.
@@ -239,6 +273,9 @@ class Settings:
     )
     lucca_requests_per_minute: float = attrs.field(
         default=40.0, converter=_to_rate, validator=_checked()
+    )
+    lucca_webhook_secret: Secret | None = attrs.field(
+        default=None, converter=_to_secret, validator=_checked(optional=True)
     )
     cards_tenant: str | None = attrs.field(
         default=None, converter=_to_text, validator=_checked(optional=True)
@@ -268,6 +305,19 @@ class Settings:
     state_database: str = attrs.field(
         default="lucca-cards.sqlite", converter=_to_text, validator=_checked(),
         repr=lambda url: repr(without_password(url)),
+    )
+    lifecycle_leavers: LeaverAction = attrs.field(
+        default=LeaverAction.REPORT, converter=_to_leaver_action, validator=_checked()
+    )
+    lifecycle_departments: DepartmentScope = attrs.field(
+        default=DepartmentScope.IMPORTED, converter=_to_department_scope,
+        validator=_checked(),
+    )
+    lifecycle_max_offboarded: int = attrs.field(
+        default=10, converter=_to_count, validator=_checked()
+    )
+    lifecycle_max_offboarded_share: float = attrs.field(
+        default=0.05, converter=_to_share, validator=_checked()
     )
 
     def require(self, *names: str) -> None:

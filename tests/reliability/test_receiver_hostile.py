@@ -17,6 +17,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,3 +199,82 @@ def assert_no_secret(answer: bytes, caplog: pytest.LogCaptureFixture) -> None:
     for record in caplog.records:
         assert SECRET not in record.getMessage()
         assert SECRET not in str(record.args)
+
+
+# -- /lucca: the same framing, Lucca's signature --------------------------------------------
+
+LUCCA_SECRET = f"{SECRET_MARK}-hostile-lucca"
+LUCCA_EVENT = (b'{"id":"lucca-ok","type":"event","topic":"employee.created",'
+               b'"source":"https://acme.ilucca.net","occurredAt":"2026-03-02T08:59:58Z",'
+               b'"data":{"id":"416","email":"zoe@example.com"}}')
+
+
+def lucca_headers(body: bytes, secret: str = LUCCA_SECRET) -> list[bytes]:
+    from datetime import datetime, timezone
+
+    from lucca_cards.lucca.webhooks import sign as lucca_sign
+
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [b"Lucca-Timestamp: " + stamp.encode(),
+            b"Lucca-Signature: " + lucca_sign(stamp, body, secret).encode()]
+
+
+def lucca_request(body: bytes, headers: list[bytes], *, method: bytes = b"POST",
+                  target: bytes = b"/lucca", chunked: bool = False) -> bytes:
+    head = [method + b" " + target + b" HTTP/1.1", b"Host: receiver.test", *headers]
+    if chunked:
+        size = 64 * 1024
+        pieces = [body[i:i + size] for i in range(0, len(body), size)]
+        framed = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+        return b"\r\n".join([*head, b"Transfer-Encoding: chunked", b"", framed])
+    return b"\r\n".join([*head, b"Content-Length: %d" % len(body), b"", body])
+
+
+@pytest.fixture
+def served_lucca(tmp_path: Path) -> Iterator[tuple[ServedApp, Any]]:
+    from lucca_cards.state import LuccaInbox
+
+    with LuccaInbox(tmp_path / "inbox.sqlite") as inbox, \
+            ServedApp(make_app(inbox=inbox, lucca_secret=LUCCA_SECRET)) as app:
+        yield app, inbox
+
+
+LUCCA_BIG = LUCCA_EVENT[:-1] + b" " * (2 * MAX_BODY_BYTES) + b"}"
+
+
+@pytest.mark.parametrize(("name", "make", "status"), [
+    ("a valid event", lambda: lucca_request(LUCCA_EVENT, lucca_headers(LUCCA_EVENT)), 202),
+    ("2 MiB signed, chunked", lambda: lucca_request(
+        LUCCA_BIG, lucca_headers(LUCCA_BIG), chunked=True), 413),
+    ("2 MiB declared", lambda: lucca_request(LUCCA_BIG, lucca_headers(LUCCA_BIG)), 413),
+    ("two different signatures", lambda: lucca_request(
+        LUCCA_EVENT, [*lucca_headers(LUCCA_EVENT), b"Lucca-Signature: AAAA"]), 401),
+    ("the secret as the signature", lambda: lucca_request(
+        LUCCA_EVENT, [lucca_headers(LUCCA_EVENT)[0],
+                      b"Lucca-Signature: " + LUCCA_SECRET.encode()]), 401),
+    ("a timestamp of 8 KiB", lambda: lucca_request(
+        LUCCA_EVENT, [b"Lucca-Timestamp: " + b"9" * 8192, lucca_headers(LUCCA_EVENT)[1]]),
+     401),
+    ("Content-Length longer than the body", lambda: lucca_request(
+        LUCCA_EVENT, lucca_headers(LUCCA_EVENT)).replace(
+        b"Content-Length: %d" % len(LUCCA_EVENT),
+        b"Content-Length: %d" % (len(LUCCA_EVENT) + 50)), 400),
+    ("a GET challenge of 2 KiB", lambda: lucca_request(
+        b"", [], method=b"GET", target=b"/lucca?echo=" + b"a" * 2048), 400),
+    ("a GET with a body and no challenge", lambda: lucca_request(
+        b"x" * 100, [], method=b"GET"), 400),
+    ("HEAD", lambda: lucca_request(b"", [], method=b"HEAD"), 405),
+])
+def test_the_served_lucca_route_answers_each_bad_input_rightly(
+    served_lucca: tuple[ServedApp, Any], name: str, make: Any, status: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app, inbox = served_lucca
+    with caplog.at_level(logging.DEBUG):
+        answer = exchange(app, make())
+    head = answer.partition(b"\r\n\r\n")[0]
+    assert int(head.split(b" ", 2)[1]) == status, answer[:300]
+    assert inbox.counts()["pending"] == (1 if status == 202 else 0)
+    assert LUCCA_SECRET.encode() not in answer
+    for record in caplog.records:
+        assert LUCCA_SECRET not in record.getMessage()

@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from lucca_cards.cards.webhooks import parse
-from lucca_cards.state import TrainingLedger
+from lucca_cards.state import LuccaInbox, TrainingLedger
 
 HERE = Path(__file__).resolve().parent
 START = datetime(2026, 3, 2, 8, 0, 0)
@@ -319,4 +319,81 @@ def test_threads_opening_different_databases_at_once_migrate_each(tmp_path: Path
             with sqlite3.connect(path) as raw:
                 tables = {row[0] for row in raw.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'table'")}
-            assert {"links", "cards_events", "training_states", "lucca_cards_version"} <= tables
+            assert {"links", "cards_events", "training_states", "lucca_cards_version",
+                    "lucca_events"} <= tables
+
+
+# -- the Lucca events inbox: receiver threads storing while a worker marks -----------------
+
+LUCCA = "https://acme.ilucca.net"
+
+
+def store_event(inbox: LuccaInbox, event_id: str, minute: int) -> bool:
+    return inbox.store(source=LUCCA, event_id=event_id, topic="employee.created",
+                       occurred_at=START + timedelta(minutes=minute), employee_id=event_id,
+                       payload="{}")
+
+
+def test_twenty_threads_storing_the_same_events_store_each_once(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite"  # not created yet: the threads race to migrate it
+    stored: list[str] = []  # list.append is atomic: the events each thread was first with
+
+    def work(index: int) -> None:
+        with LuccaInbox(path) as inbox:
+            for number in [*range(50), *range(index, 50, THREADS)]:  # all, then some again
+                if store_event(inbox, f"e{number}", number):
+                    stored.append(f"e{number}")
+
+    assert in_threads(work) == []
+    assert sorted(stored) == sorted(f"e{n}" for n in range(50))  # True once per event
+    with LuccaInbox(path) as inbox:
+        assert inbox.counts()["pending"] == 50
+        assert [e.event_id for e in inbox.due()] == [f"e{n}" for n in range(50)]
+
+
+def test_threads_sharing_a_memory_inbox_store_each_event_once() -> None:
+    with LuccaInbox(":memory:") as shared:
+        first: list[bool] = []
+
+        def work(_: int) -> None:
+            first.append(store_event(shared, "same", 0))
+
+        assert in_threads(work) == []
+        assert first.count(True) == 1
+        assert shared.counts()["pending"] == 1
+
+
+def test_a_worker_marks_while_threads_store(tmp_path: Path) -> None:
+    # The receiver's threads keep storing while the worker reads what is due and marks it:
+    # every event ends applied exactly once, none lost between a read and a mark.
+    path = tmp_path / "inbox.sqlite"
+    LuccaInbox(path).close()
+    applied: list[str] = []
+    done = threading.Event()
+
+    def worker() -> None:
+        with LuccaInbox(path) as inbox:
+            while True:
+                finished = done.is_set()  # read before due(): nothing stored after it
+                due = inbox.due(limit=37)
+                inbox.applied(event.key for event in due)
+                applied.extend(event.event_id for event in due)
+                if finished and not due:
+                    return
+
+    marking = threading.Thread(target=worker)
+    marking.start()
+
+    def work(index: int) -> None:
+        with LuccaInbox(path) as inbox:
+            for number in range(index, 400, THREADS):
+                store_event(inbox, f"e{number}", number)
+                store_event(inbox, f"e{number}", number)  # a redelivery
+
+    errors = in_threads(work)
+    done.set()
+    marking.join(WAIT)
+    assert errors == [] and not marking.is_alive()
+    assert sorted(applied) == sorted(f"e{n}" for n in range(400))  # each once
+    with LuccaInbox(path) as inbox:
+        assert inbox.counts() == {"pending": 0, "failed": 0, "held": 0, "applied": 400}

@@ -34,6 +34,7 @@ from ..lucca.client import LuccaOAuthClient
 from ..lucca.models import Department, Employee
 from ..sandbox import Sandbox
 from ..sandbox.generator import describe
+from ..state import Database
 from ..sync import (
     DepartmentImporter,
     LinkStore,
@@ -44,6 +45,7 @@ from ..sync import (
     UserState,
 )
 from ..sync._rules import match_key
+from ._demo_realtime import realtime_tour
 from ._demo_stats import stats_tour
 from ._output import cut, plural
 
@@ -89,6 +91,8 @@ def run_demo(
             _cards(list(cards.users.list()), people, out)
             ok = _ImportTour(box, lucca, cards, out, tree).run()
         ok = all(report.ok for report in stats_tour(box, out)) and ok
+        with Database(":memory:") as database:
+            ok = realtime_tour(box, database, out) and ok
         _requests(box, out)
     return 0 if ok else 1
 

@@ -1,4 +1,4 @@
-"""``lucca-cards sync``: the nightly job, departments then users then statistics."""
+"""``lucca-cards sync``: the nightly job: life cycle, departments, users, statistics."""
 
 from __future__ import annotations
 
@@ -27,16 +27,20 @@ def _parts(text: str) -> tuple[str, ...]:
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``lucca-cards sync``."""
     parser = commands.add_parser(
-        "sync", help="the nightly job: departments, users, then statistics",
-        description="Keep the imported departments and the users up to date in Cards, then "
-        "publish the training statistics onto the Lucca employee files, from the "
-        "configuration. Exit status: 0 when nothing failed, 1 when something failed (the "
+        "sync", help="the nightly job: life cycle, departments, users, then statistics",
+        description="Apply the movers, email changes and leavers, keep the imported "
+        "departments and the users up to date in Cards, then publish the training "
+        "statistics onto the Lucca employee files, from the configuration. Exit status: 0 "
+        "when nothing failed, 1 when something failed or was held by a safety stop (the "
         "other parts still ran), 2 for a configuration error.")
     parser.add_argument("--only", type=_parts, default=PARTS, metavar="PARTS",
                         help=f"run only these parts, among {','.join(PARTS)} (all)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what every part would do; write nothing")
     add_budget_options(parser)
+    parser.add_argument("--force", action="store_true",
+                        help="go past the safety stops: offboard more leavers than the "
+                        "threshold, remove more statistics than the allowed share")
     add_config_option(parser)
     add_state_option(parser)
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -63,7 +67,8 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
             with open_state(args, settings) as state:
                 report = nightly_sync(settings, only=args.only, dry_run=args.dry_run,
                                       database=state, progress=progress,
-                                      max_writes=args.max_writes, deadline=budget(args))
+                                      max_writes=args.max_writes, deadline=budget(args),
+                                      force=args.force)
         finally:
             for bar in bars.values():
                 bar.close()

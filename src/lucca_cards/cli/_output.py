@@ -22,9 +22,11 @@ from ..sync import SyncOutcome, SyncReport
 #: Items listed per outcome before "… and N more" (failed and skipped are always all shown).
 SHOWN = 10
 #: The outcomes listed after a sync, in this order; ``unchanged`` is only counted.
-_LISTED = (SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.CREATED, SyncOutcome.LINKED,
-           SyncOutcome.ADDED_TO_GROUP, SyncOutcome.UPDATED, SyncOutcome.DEFERRED)
-_ALWAYS_ALL = frozenset({SyncOutcome.FAILED, SyncOutcome.SKIPPED})
+_LISTED = (SyncOutcome.FAILED, SyncOutcome.HELD, SyncOutcome.REPORTED, SyncOutcome.SKIPPED,
+           SyncOutcome.CREATED, SyncOutcome.LINKED, SyncOutcome.ADDED_TO_GROUP,
+           SyncOutcome.UPDATED, SyncOutcome.OFFBOARDED, SyncOutcome.DEFERRED)
+_ALWAYS_ALL = frozenset({SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.HELD,
+                         SyncOutcome.REPORTED})
 
 #: The exit statuses of the sync commands.
 OK, FAILED, CONFIGURATION, INTERRUPTED = 0, 1, 2, 130

@@ -74,6 +74,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                               help="Cards requests per minute (60; 0 = unlimited)")
     serve_parser.add_argument("--webhook-url", default=None,
                               help="where the fake Cards POSTs its signed webhooks")
+    serve_parser.add_argument("--lucca-webhook-url", default=None, metavar="URL",
+                              help="where the fake Lucca POSTs its signed events (https://, "
+                              "or http:// on loopback): declared as a webhook endpoint at "
+                              "start, its secret is lucca_webhook_secret on the JSON line; "
+                              "the receiver may start later")
     serve_parser.add_argument("--no-stats-field", dest="stats_field", action="store_false",
                               help="generate the Lucca tenant without its e_formation training "
                               "field, as before the Lucca setup creates it (to see the SDK's "
@@ -154,12 +159,17 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    sandbox = Sandbox(
-        seed=args.seed, employees=args.employees, departments=args.departments,
-        trainings=args.trainings, today=args.today, port=args.port,
-        lucca_rate_limit=args.lucca_rate_limit, cards_rate_limit=args.cards_rate_limit,
-        webhook_url=args.webhook_url, faults=faults, stats_field=args.stats_field,
-    )
+    try:
+        sandbox = Sandbox(
+            seed=args.seed, employees=args.employees, departments=args.departments,
+            trainings=args.trainings, today=args.today, port=args.port,
+            lucca_rate_limit=args.lucca_rate_limit, cards_rate_limit=args.cards_rate_limit,
+            webhook_url=args.webhook_url, lucca_webhook_url=args.lucca_webhook_url,
+            faults=faults, stats_field=args.stats_field,
+        )
+    except ValueError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     stop = stop_on_signals()
     try:
         sandbox.start()
@@ -168,8 +178,10 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     with sandbox:
         print(json.dumps(sandbox.connection_info()), flush=True)
+        events = (f"; Lucca's events go to {args.lucca_webhook_url}"
+                  if args.lucca_webhook_url else "")
         print(f"Serving Lucca at {sandbox.lucca_url} and Cards at {sandbox.cards_url}"
-              f"{_faults_note(faults)}; Ctrl-C stops.", file=sys.stderr, flush=True)
+              f"{_faults_note(faults)}{events}; Ctrl-C stops.", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             pass
     return 0

@@ -1,8 +1,10 @@
-"""``lucca-cards webhooks serve``: receive Cards webhooks into the training ledger.
+"""``lucca-cards webhooks serve``: receive Cards and Lucca webhooks into the state database.
 
 The receiver (werkzeug, threaded) serves until ``SIGTERM`` or ``SIGINT``, then closes its
-socket and the ledger and exits 0. The first line on standard error says where it
-listens; then one log line per event (``lucca_cards.receiver``, INFO).
+socket and the database and exits 0. Cards events go to the training ledger, Lucca events
+to the inbox, from which a worker thread applies them (unless ``--no-process``). The
+first line on standard error says where it listens and what it does with Lucca's events;
+then one log line per event (``lucca_cards.receiver``, INFO).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._secret import without_password
@@ -28,16 +31,22 @@ from ._process import logging_to_stderr, stop_on_signals
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
 
-    from ..receiver import ReceiverApp
+    from ..receiver import InboxWorker, ReceiverApp
+    from ..state import Database
+    from ..sync.events import EventProcessor
 
 PROG = "lucca-cards webhooks serve"
 #: A client that stops sending mid-request is dropped after this many seconds.
 REQUEST_TIMEOUT = 30.0
-#: How long a stop lets the requests under way finish (under Kubernetes' 30 s grace).
+#: How long a stop lets the requests under way (and the worker's round) finish (under
+#: Kubernetes' 30 s grace).
 DRAIN_SECONDS = 10.0
-_NO_SECRET = ("is not set; set CARDS_WEBHOOK_SECRET to the webhook secret shown in Cards (Apps "
-              "& Integrations → API & Webhooks), or webhook_secret under [cards] in the "
-              "--config file")
+_NO_SECRET = (
+    "is not set, nor is lucca_webhook_secret: set at least one. To receive Cards events, set "
+    "CARDS_WEBHOOK_SECRET to the webhook secret shown in Cards (Apps & Integrations → API & "
+    "Webhooks), or webhook_secret under [cards] in the --config file; to receive Lucca "
+    "events, set LUCCA_WEBHOOK_SECRET to the secret lucca-cards lucca-webhooks register "
+    "printed, or webhook_secret under [lucca]")
 
 
 #: ``--port``: 0 (a free port) or 1 to 65535.
@@ -47,14 +56,17 @@ port_number = bounded(int, 0, 65535, "a port from 1 to 65535, or 0")
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``lucca-cards webhooks serve``."""
     subcommands = add_group(commands, "webhooks", dest="webhooks_command",
-                            metavar="SUBCOMMAND", help="receive Cards webhooks")
+                            metavar="SUBCOMMAND", help="receive Cards and Lucca webhooks")
     serve_parser = subcommands.add_parser(
         "serve",
-        help="receive Cards webhooks into the training ledger until stopped",
-        description="Receive Cards webhooks (POST / or /cards), check their signature and "
-        "store their events in the training ledger, until SIGTERM or Ctrl-C. Put it behind "
-        "an HTTPS reverse proxy; give the secret through CARDS_WEBHOOK_SECRET rather than "
-        "--secret, which other users can see in the process list.",
+        help="receive Cards and Lucca webhooks into the state database until stopped",
+        description="Receive Cards webhooks (POST / or /cards) into the training ledger "
+        "and Lucca webhooks (/lucca) into the events inbox, after checking their "
+        "signature, until SIGTERM or Ctrl-C; a worker thread applies the Lucca events "
+        "(hires, moves, email changes, leavers) unless --no-process. Each kind is received "
+        "when its secret is configured. Put it behind an HTTPS reverse proxy; give the "
+        "secrets through CARDS_WEBHOOK_SECRET and LUCCA_WEBHOOK_SECRET rather than "
+        "--secret and --lucca-secret, which other users can see in the process list.",
     )
     serve_parser.set_defaults(run=serve)
     serve_parser.add_argument("--port", type=port_number, required=True,
@@ -65,9 +77,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve_parser.add_argument("--secret", default=None, metavar="SECRET",
                               help="the webhook secret shown in Cards (default: "
                               "CARDS_WEBHOOK_SECRET or [cards] webhook_secret; prefer those)")
+    serve_parser.add_argument("--lucca-secret", default=None, metavar="SECRET",
+                              help="the Lucca webhook endpoint's secret (default: "
+                              "LUCCA_WEBHOOK_SECRET or [lucca] webhook_secret; prefer those)")
+    serve_parser.add_argument("--no-process", dest="process", action="store_false",
+                              help="only store the Lucca events; apply them with lucca-cards "
+                              "events process (from cron, say)")
     serve_parser.add_argument("--ledger", "--state", dest="ledger", default=None,
                               metavar="PATH|URL",
-                              help="the state database holding the training ledger, as "
+                              help="the state database (training ledger, events inbox), as "
                               "--state of the other commands (default: the state_database "
                               "setting, lucca-cards.sqlite)")
     add_config_option(serve_parser)
@@ -76,26 +94,82 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def serve(args: argparse.Namespace) -> int:
     """Run ``webhooks serve`` until ``SIGINT`` or ``SIGTERM``; return the exit status."""
     return guarded(lambda: _serve(args), sys.stderr,
-                   interrupted="The events received so far are in the ledger.")
+                   interrupted="The events received so far are in the state database.")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..receiver import make_app
-
-    overrides = {} if args.ledger is None else {"state_database": args.ledger}
-    settings = Settings.load(args.config, **overrides)
-    if args.secret is None and settings.cards_webhook_secret is None:
-        raise ConfigurationError("cards_webhook_secret", _NO_SECRET)
+    settings = serve_settings(args)
     stop = stop_on_signals()  # before anything opens: a stop during start-up still counts
-    app = make_app(secret=args.secret, settings=settings)  # checks the secret first
+    with receiving(settings, process=args.process) as (app, worker):
+        return _listen_and_wait(app, worker, args, settings, stop)
+
+
+def serve_settings(args: argparse.Namespace) -> Settings:
+    """Return the settings, the options given on the command line winning.
+
+    Raises:
+        ConfigurationError: neither webhook secret is set (the error names both), or a
+            setting (or option) cannot work.
+    """
+    given = {"state_database": args.ledger, "cards_webhook_secret": args.secret,
+             "lucca_webhook_secret": args.lucca_secret}
+    # None would put a setting back to its default, over the file and the environment.
+    settings = Settings.load(args.config, **{k: v for k, v in given.items() if v is not None})
+    if settings.cards_webhook_secret is None and settings.lucca_webhook_secret is None:
+        raise ConfigurationError("cards_webhook_secret", _NO_SECRET)
+    return settings
+
+
+@contextlib.contextmanager
+def receiving(settings: Settings, *, process: bool = True,
+              ) -> Iterator[tuple[ReceiverApp, InboxWorker | None]]:
+    """Open the state database and its stores, build the app, start the worker.
+
+    The stores share one database. The worker runs when a Lucca secret is set and
+    ``process`` is true; it is stopped (bounded by :data:`DRAIN_SECONDS`) and everything
+    closed when the block ends.
+
+    Raises:
+        ConfigurationError: the database cannot be opened, or a setting the event
+            processor needs (the Lucca and Cards clients') is missing.
+    """
+    from ..receiver import InboxWorker, make_app
+    from ..state import Database, LuccaInbox, TrainingLedger
+
+    with contextlib.ExitStack() as stack:
+        database = stack.enter_context(Database(settings.state_database))
+        ledger = None if settings.cards_webhook_secret is None else TrainingLedger(database)
+        inbox = None if settings.lucca_webhook_secret is None else LuccaInbox(database)
+        worker = None
+        if inbox is not None and process:
+            worker = InboxWorker(_processor(settings, database, stack).process_due)
+            # Registered after the processor: the worker stops before its clients close.
+            stack.callback(worker.stop, DRAIN_SECONDS)
+        app = make_app(ledger, inbox=inbox, settings=settings,
+                       on_lucca_event=None if worker is None else worker.wake)
+        if worker is not None:
+            worker.start()  # its first round applies what an earlier run left pending
+        yield app, worker
+
+
+def _processor(settings: Settings, database: Database, stack: contextlib.ExitStack[bool | None],
+               ) -> EventProcessor:
+    """Return the event processor on ``database``, closed with ``stack``."""
+    # Imported here: the clients load only when events are processed.
+    from ..sync.events import EventProcessor
+
     try:
-        return _listen_and_wait(app, args, settings, stop)
-    finally:
-        app.close()
+        processor = EventProcessor.from_settings(settings, database)
+    except ConfigurationError as error:
+        raise ConfigurationError(error.setting, (
+            f"{error.problem} (applying Lucca events needs the Lucca and Cards settings; "
+            "to only store them, serve with --no-process)")) from None
+    stack.callback(processor.close)
+    return processor
 
 
-def _listen_and_wait(app: ReceiverApp, args: argparse.Namespace, settings: Settings,
-                     stop: threading.Event) -> int:
+def _listen_and_wait(app: ReceiverApp, worker: InboxWorker | None, args: argparse.Namespace,
+                     settings: Settings, stop: threading.Event) -> int:
     try:
         server = _make_server(app, args.host, args.port)
     except OSError as exc:  # taken, not allowed, or a host that is not an address here
@@ -106,19 +180,49 @@ def _listen_and_wait(app: ReceiverApp, args: argparse.Namespace, settings: Setti
     thread.start()
     # The requests under way when the server stops still log their line: the logging
     # ends after stop_serving.
-    with logging_to_stderr("lucca_cards.receiver", logging.INFO, enabled=not args.debug,
-                           form="%(asctime)s %(levelname)s %(message)s"):
+    with contextlib.ExitStack() as logs:
+        for name in ("lucca_cards.receiver", "lucca_cards.lifecycle"):
+            logs.enter_context(logging_to_stderr(
+                name, logging.INFO, enabled=not args.debug,
+                form="%(asctime)s %(levelname)s %(message)s"))
         try:
             url = f"http://{_url_host(args.host)}:{server.port}"
-            print(f"{PROG}: listening on {url}: Cards events at {url}/ and {url}/cards "
-                  f"(ledger: {without_password(settings.state_database)}); SIGTERM or "
-                  "Ctrl-C stops.", file=sys.stderr, flush=True)
+            print(_first_line(url, app, worker, settings), file=sys.stderr, flush=True)
             while not stop.wait(0.5):
                 pass
         finally:
-            stop_serving(server, thread)
+            _stop(server, thread, worker)
     print(f"{PROG}: stopped.", file=sys.stderr, flush=True)
     return OK
+
+
+def _first_line(url: str, app: ReceiverApp, worker: InboxWorker | None,
+                settings: Settings) -> str:
+    """Say where each kind of event is received, and what becomes of Lucca's."""
+    where = []
+    if app.handler is not None:
+        where.append(f"Cards events at {url}/ and {url}/cards")
+    if app.lucca_handler is not None:
+        where.append(f"Lucca events at {url}/lucca")
+    said = f"{PROG}: listening on {url}: {' and '.join(where)} (state database: " \
+           f"{without_password(settings.state_database)}); "
+    if app.lucca_handler is not None:
+        said += ("Lucca events applied as they arrive, by a worker thread; "
+                 if worker is not None else "Lucca events stored only (--no-process: apply "
+                 "them with lucca-cards events process); ")
+    return said + "SIGTERM or Ctrl-C stops."
+
+
+def _stop(server: BaseWSGIServer, thread: threading.Thread,
+          worker: InboxWorker | None) -> None:
+    """Stop the server and the worker together, within :data:`DRAIN_SECONDS`."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    if worker is not None:
+        worker.stop(timeout=0)  # no new round; the one under way goes on meanwhile
+    stop_serving(server, thread)
+    if worker is not None and not worker.stop(max(0.0, deadline - time.monotonic())):
+        print(f"{PROG}: the worker was still applying events after the grace; what it did "
+              "not mark stays in the inbox for the next run", file=sys.stderr, flush=True)
 
 
 def stop_serving(server: BaseWSGIServer, thread: threading.Thread,

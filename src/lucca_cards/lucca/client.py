@@ -34,6 +34,7 @@ from ._filters import (
     sweeps,
 )
 from ._token import ClientCredentialsAuth
+from .endpoints import Events, WebhookEndpoints
 from .models import Department, Employee, JobPosition
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ HINTS = {
     401: "the access token was refused even after fetching a new one: check the client id "
     "and secret (Lucca's integration keys) and that the client is not revoked",
     403: "the OAuth client lacks the scope (needs departments.readonly and "
-    "employees.readwrite; job positions need job-positions.readonly) or the business "
+    "employees.readwrite; job positions need job-positions.readonly, webhook endpoints "
+    "webhook-endpoints.readwrite, events events.readonly) or the business "
     "establishment: check the API client in Lucca's integration keys, and scopes=",
     404: "check the id; the resource may be deleted, or outside the business "
     "establishments the API client may see",
@@ -82,6 +84,9 @@ class LuccaOAuthClient(BaseClient):
         employees: ``/lucca-api/employees`` (:class:`Employees`).
         departments: ``/lucca-api/departments`` (:class:`Departments`).
         job_positions: ``/lucca-api/job-positions`` (:class:`JobPositions`).
+        webhook_endpoints: ``/lucca-api/webhook-endpoints``
+            (:class:`~lucca_cards.lucca.endpoints.WebhookEndpoints`).
+        events: ``/lucca-api/events`` (:class:`~lucca_cards.lucca.endpoints.Events`).
 
     Raises:
         ConfigurationError: a value :class:`~lucca_cards.Settings` would refuse (a blank
@@ -131,6 +136,8 @@ class LuccaOAuthClient(BaseClient):
         self.employees = Employees(self._transport)
         self.departments = Departments(self._transport)
         self.job_positions = JobPositions(self._transport)
+        self.webhook_endpoints = WebhookEndpoints(self._transport, api_version=api_version)
+        self.events = Events(self._transport)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> LuccaOAuthClient:

@@ -72,10 +72,12 @@ class Reply:
                  headers=dict(reply.headers))
 
     Attributes:
-        status: the HTTP status (200, 400, 401, 405, 413 or 503).
+        status: the HTTP status (200, 202, 400, 401, 405, 413 or 503).
         body: ``{"status": "recorded", "changed": true}`` or ``{"error": "…"}`` as JSON;
-            it never quotes the request's body.
-        content_type: ``application/json``.
+            it never quotes the request's body. The answer to Lucca's activation
+            challenge is the challenge's value, as text.
+        content_type: ``application/json``; ``text/plain; charset=utf-8`` for the
+            challenge.
         headers: extra headers as ``(name, value)`` pairs (``Allow: POST`` on a 405).
     """
 
@@ -104,21 +106,27 @@ def checked_options(
     # pasted secret (the HMAC key must be the secret Cards shows, nothing more).
     key: Secret = check_setting("cards_webhook_secret", secret)
     header: str = check_setting("cards_signature_header", signature_header)
+    return key, header, checked_limit(max_body_bytes)
+
+
+def checked_limit(max_body_bytes: int) -> int:
+    """Return ``max_body_bytes``, a positive whole number of bytes, else raise ValueError."""
     if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) \
             or max_body_bytes < 1:
         raise ValueError("max_body_bytes must be a positive whole number of bytes, not "
                          f"{max_body_bytes!r}")
-    return key, header, max_body_bytes
+    return max_body_bytes
 
 
-def _reply(status: int, fields: dict[str, Any],
-           headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+def json_reply(status: int, fields: dict[str, Any],
+               headers: tuple[tuple[str, str], ...] = ()) -> Reply:
+    """Return a :class:`Reply` whose body is ``fields`` as compact ASCII JSON."""
     # ensure_ascii: an error text quoting a field cannot put raw control characters on the wire.
     return Reply(status, json.dumps(fields, separators=(",", ":")).encode("ascii"),
                  headers=headers)
 
 
-def _length(value: int | str | None) -> int | None:
+def declared_length(value: int | str | None) -> int | None:
     """Return a declared ``Content-Length`` as a number (``None``: absent or unreadable).
 
     An unreadable one is left to the body's reader, which stops at the limit anyway.
@@ -132,7 +140,8 @@ def _length(value: int | str | None) -> int | None:
     return value
 
 
-def _shown(text: object) -> str:
+def shown(text: object) -> str:
+    """Return ``text`` (from outside) escaped and cut, to be logged."""
     value = printable(str(text))
     return value if len(value) <= _SHOWN else value[: _SHOWN - 1] + "…"
 
@@ -193,10 +202,10 @@ class CardsWebhookHandler:
         ``max_body_bytes + 1`` bytes: :meth:`handle` answers 413 for more.
         """
         if method != "POST":
-            logger.info("cards webhook refused (405): method %s, not POST", _shown(method))
-            return _reply(405, {"error": "method not allowed: Cards webhooks are POSTed"},
-                          (("Allow", "POST"),))
-        declared = _length(content_length)
+            logger.info("cards webhook refused (405): method %s, not POST", shown(method))
+            return json_reply(405, {"error": "method not allowed: Cards webhooks are POSTed"},
+                              (("Allow", "POST"),))
+        declared = declared_length(content_length)
         if declared is not None and declared > self.max_body_bytes:
             return self.too_large(declared)
         return None
@@ -205,7 +214,8 @@ class CardsWebhookHandler:
         """Return the 413 for a body over the limit (``size``: its length, if known)."""
         logger.info("cards webhook refused (413): body of %s bytes, over the limit of %d",
                     "more than the limit" if size is None else size, self.max_body_bytes)
-        return _reply(413, {"error": f"body too large: the limit is {self.max_body_bytes} bytes"})
+        return json_reply(413, {"error": f"body too large: the limit is {self.max_body_bytes} "
+                                         "bytes"})
 
     def handle(
         self,
@@ -244,18 +254,18 @@ class CardsWebhookHandler:
         if not verify_request(headers, body, self._secret, header=self.signature_header):
             logger.info("cards webhook refused (401): signature missing or wrong "
                         "(header %s)", self.signature_header)
-            return _reply(401, {"error": "invalid or missing signature"})
+            return json_reply(401, {"error": "invalid or missing signature"})
         try:
             event = parse(body, max_bytes=None)  # the size is checked above
         except ValidationError as error:
             fields = ", ".join(sorted(error.errors or {})) or "body"
-            logger.info("cards webhook refused (400): invalid event (%s)", _shown(fields))
-            return _reply(400, {"error": str(error)})
+            logger.info("cards webhook refused (400): invalid event (%s)", shown(fields))
+            return json_reply(400, {"error": str(error)})
         return self._store(event)
 
     def _store(self, event: WebhookEvent) -> Reply:
         """Record ``event``; 503 on any failure of the ledger, so Cards delivers it again."""
-        kind, event_id = _shown(event.type), _shown(event.id)
+        kind, event_id = shown(event.type), shown(event.id)
         try:
             changed = bool(self.ledger.record(event))
         except UnicodeError:
@@ -263,16 +273,16 @@ class CardsWebhookHandler:
             # can store: the same event would fail every retry, so it is refused, not 503.
             logger.info("cards webhook refused (400): event %s %s holds text that is not "
                         "Unicode (a lone surrogate)", kind, event_id)
-            return _reply(400, {"error": "the event holds text that is not valid Unicode (a "
-                                         "lone surrogate escape such as \\ud800)"})
+            return json_reply(400, {"error": "the event holds text that is not valid Unicode (a "
+                                             "lone surrogate escape such as \\ud800)"})
         except Exception as error:  # any failure below: Cards must retry, never see it
             # The class name only: a database error's text may quote the row (emails).
             logger.error("cards event %s %s not stored (%s); answered 503 so that Cards "
                          "retries", kind, event_id, type(error).__name__)
             logger.debug("cards event %s not stored", event_id, exc_info=True)
-            return _reply(503, {"error": "the event could not be stored; retry later"})
+            return json_reply(503, {"error": "the event could not be stored; retry later"})
         # The ledger does not say why nothing changed: a redelivery, an event of a type it
         # only keeps, or one older than the learner's state.
         logger.info("cards event %s %s: recorded, %s", kind, event_id,
                     "changed" if changed else "unchanged (a redelivery, or no new progress)")
-        return _reply(200, {"status": "recorded", "changed": changed})
+        return json_reply(200, {"status": "recorded", "changed": changed})

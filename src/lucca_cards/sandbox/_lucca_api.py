@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -84,10 +84,10 @@ def check_api_version(value: str | None) -> None:
         raise ProblemError(400, message, {"Api-Version": [message]})
 
 
-def route(path: str) -> tuple[str, str | None]:
+def route(path: str, resources: Sequence[str] = RESOURCES) -> tuple[str, str | None]:
     """Split ``/lucca-api/{resource}[/{id}]``; raise a 404 problem for anything else."""
     parts = path.strip("/").split("/")
-    if len(parts) in (2, 3) and parts[1] in RESOURCES and all(parts):
+    if len(parts) in (2, 3) and parts[1] in resources and all(parts):
         return parts[1], parts[2] if len(parts) == 3 else None
     raise ProblemError(404, f"No Lucca API resource at {path}.")
 
@@ -313,20 +313,11 @@ class LuccaApi:
         includes, limit = query.includes(), query.limit()
         offset = query.offset(limit)
         matching = self._matching(query, spec)
-        page = matching[offset : offset + limit]
-        body: dict[str, Any] = {"type": resource, "url": request_uri(request)}
-        if "totalCount" in includes:
-            body["totalCount"] = len(matching)
-        body["items"] = [spec.render(renderer, record) for record in page]
-        if "embedded" in includes:
-            body["embedded"] = spec.embed(renderer, page)
-        if "links" in includes:
-            more = limit > 0 and offset + limit < len(matching)
-            body["links"] = {
-                "prev": _link(request, max(offset - limit, 0)) if offset and limit else None,
-                "next": _link(request, offset + limit) if more else None,
-            }
-        return json_response(body, headers={"Api-Version": API_VERSION})
+        return page_response(
+            request, resource, matching, (includes, limit, offset),
+            lambda record: spec.render(renderer, record),
+            lambda page: spec.embed(renderer, page),
+        )
 
     def _matching(self, query: Query, spec: Resource) -> list[Record]:
         """Filter and sort in one pass over the records (every lookup is by key)."""
@@ -347,6 +338,32 @@ class LuccaApi:
         for sort in reversed(order or ()):
             matching.sort(key=spec.sort_keys[sort.lstrip("-")], reverse=sort.startswith("-"))
         return matching
+
+
+def page_response(
+    request: Request,
+    resource: str,
+    matching: Sequence[Record],
+    paging: tuple[set[str], int, int],
+    render: Callable[[Record], dict[str, Any]],
+    embed: Callable[[list[Record]], dict[str, Any]],
+) -> Response:
+    """Answer one page of a collection: ``paging`` is (includes, limit, offset)."""
+    includes, limit, offset = paging
+    page = list(matching[offset : offset + limit])
+    body: dict[str, Any] = {"type": resource, "url": request_uri(request)}
+    if "totalCount" in includes:
+        body["totalCount"] = len(matching)
+    body["items"] = [render(record) for record in page]
+    if "embedded" in includes:
+        body["embedded"] = embed(page)
+    if "links" in includes:
+        more = limit > 0 and offset + limit < len(matching)
+        body["links"] = {
+            "prev": _link(request, max(offset - limit, 0)) if offset and limit else None,
+            "next": _link(request, offset + limit) if more else None,
+        }
+    return json_response(body, headers={"Api-Version": API_VERSION})
 
 
 def request_uri(request: Request) -> str:

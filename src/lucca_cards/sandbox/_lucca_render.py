@@ -32,6 +32,8 @@ COLLECTIONS = {
     "business-establishment": "business-establishments",
     "job-qualification": "job-qualifications",
     "profession": "professions",
+    "webhook-endpoint": "webhook-endpoints",
+    "event": "events",
 }
 
 
@@ -64,7 +66,7 @@ class Renderer:
     """Render records of ``data`` with absolute URLs under ``root`` (the host root URL)."""
 
     def __init__(self, data: LuccaData, today: dt.date, root: str) -> None:
-        self.data, self.today = data, today
+        self.data, self.today, self.root = data, today, root
         self.api = f"{root}/lucca-api"
 
     def ref(self, kind: str, ident: int | None) -> dict[str, str] | None:

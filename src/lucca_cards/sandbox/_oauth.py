@@ -121,11 +121,12 @@ class TokenStore:
             self._grants[token] = _Grant(requested, now + self.lifetime)
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.lifetime}
 
-    def authorize(self, authorization: str | None, family: str) -> None:
+    def authorize(self, authorization: str | None, family: str, *, write: bool = False) -> None:
         """Check a request's ``Authorization`` header for a live token holding ``family``.
 
         Raises :class:`AccessError` (401 for a missing, unknown or expired token, 403 when
-        the token holds neither ``{family}.readonly`` nor ``{family}.readwrite``).
+        the token holds neither ``{family}.readonly`` nor ``{family}.readwrite``, or, for a
+        ``write``, not ``{family}.readwrite``).
         """
         scheme, _, token = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
@@ -135,6 +136,8 @@ class TokenStore:
             now = self._clock()
         if grant is None or grant.expires_at <= now:
             raise AccessError(401, "The access token is unknown or has expired.")
+        if write and family + ".readwrite" not in grant.scopes:
+            raise AccessError(403, f"The access token lacks the {family}.readwrite scope.")
         if not any(family + level in grant.scopes for level in ACCESS_LEVELS):
             raise AccessError(
                 403, f"The access token lacks the {family}.readonly or {family}.readwrite scope."

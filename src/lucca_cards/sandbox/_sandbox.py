@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import time
@@ -12,17 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from .._serving import ServedApp
 from ._faults import Faults
+from ._lucca_webhooks import webhook_url_error
 from ._model import Company
 from .activity import ActivityReport
 from .cards import CardsFake
 from .generator import generate_company
+from .lucca import DEFAULT_SCOPES as _LUCCA_SCOPES
 from .lucca import LuccaFake
 
 if TYPE_CHECKING:  # the settings are the SDK's; the fakes never import it
     from ..config import Settings
 
-#: The scopes of the sandbox's OAuth client (DESIGN: the integration's documented scopes).
-DEFAULT_SCOPES = ("departments.readonly", "employees.readwrite")
+#: The scopes of the sandbox's OAuth client (DESIGN: the integration's documented scopes):
+#: ``departments.readonly``, ``employees.readwrite``, ``webhook-endpoints.readwrite`` and
+#: ``events.readonly``.
+DEFAULT_SCOPES: tuple[str, ...] = _LUCCA_SCOPES
 #: The SDK's default share of Lucca's budget of 50 requests per minute.
 _CLIENT_LUCCA_RATE = 40.0
 #: Where each API's faults go: the fake that serves it.
@@ -43,15 +48,24 @@ class SandboxCredentials:
     cards_tenant: str = "acme"
     cards_api_key: str = field(default="", repr=False)
     webhook_secret: str = field(default="", repr=False)
+    lucca_webhook_secret: str = field(default="", repr=False)
 
     @classmethod
     def generate(cls, **fixed: str) -> SandboxCredentials:
         """Random secrets (``secrets.token_urlsafe``); ``fixed`` sets any field."""
         made = {
             name: secrets.token_urlsafe(24)
-            for name in ("client_secret", "api_key", "cards_api_key", "webhook_secret")
+            for name in ("client_secret", "api_key", "cards_api_key", "webhook_secret",
+                         "lucca_webhook_secret")
         }
         return cls(**{**made, **fixed})
+
+
+def _with_lucca_webhook_secret(credentials: SandboxCredentials) -> SandboxCredentials:
+    """Fill in a random Lucca webhook secret when ``credentials`` have none (older callers)."""
+    if credentials.lucca_webhook_secret:
+        return credentials
+    return dataclasses.replace(credentials, lucca_webhook_secret=secrets.token_urlsafe(24))
 
 
 class Sandbox:
@@ -68,8 +82,12 @@ class Sandbox:
     Rate limits are requests per ``rate_window`` seconds (0 = unlimited). ``faults`` maps an
     API (``"token"``, ``"lucca"``, ``"legacy"``, ``"cards"``) to the :class:`Faults` to
     inject. ``clock`` drives token expiry and rate windows; ``sleep`` the webhook redelivery
-    backoff. ``stats_field=False`` generates the tenant without its ``e_formation`` training
-    field (before the Lucca setup step that creates it), to show how the SDK reports it.
+    backoff (Cards' and Lucca's). ``lucca_webhook_url``: where the fake Lucca sends its
+    events, declared at start as a webhook endpoint (topics ``employee.*``,
+    ``employment.*``, ``job-position.*``) whose secret is
+    ``credentials.lucca_webhook_secret``. ``stats_field=False`` generates the tenant without
+    its ``e_formation`` training field (before the Lucca setup step that creates it), to
+    show how the SDK reports it.
     """
 
     def __init__(
@@ -88,6 +106,7 @@ class Sandbox:
         cards_rate_limit: int = 60,
         rate_window: float = 60.0,
         webhook_url: str | None = None,
+        lucca_webhook_url: str | None = None,
         token_lifetime: int = 1800,
         lucca_scopes: Sequence[str] = DEFAULT_SCOPES,
         faults: Mapping[str, Faults] | None = None,
@@ -98,6 +117,9 @@ class Sandbox:
         unknown = set(faults or {}) - _LUCCA_APIS - _CARDS_APIS
         if unknown:
             raise ValueError(f"no API named {sorted(unknown)}; use token, lucca, legacy or cards")
+        problem = None if lucca_webhook_url is None else webhook_url_error(lucca_webhook_url)
+        if problem:
+            raise ValueError(f"lucca_webhook_url {lucca_webhook_url!r}: {problem}")
         if company is not None and not stats_field:
             raise ValueError("stats_field=False shapes a generated company; with company=, "
                              "leave the field out of company.lucca.extended_fields instead")
@@ -105,9 +127,11 @@ class Sandbox:
             seed=seed, employees=employees, departments=departments, trainings=trainings,
             today=today, stats_field=stats_field,
         )
-        self.credentials = credentials or SandboxCredentials.generate(
-            cards_tenant=self.company.cards.tenant
+        self.credentials = _with_lucca_webhook_secret(
+            credentials or SandboxCredentials.generate(cards_tenant=self.company.cards.tenant)
         )
+        self.lucca_webhook_url = lucca_webhook_url
+        self._lucca_endpoint: str | None = None
         self.rate_window = rate_window
         self._scopes = tuple(lucca_scopes)
         creds, faults = self.credentials, dict(faults or {})
@@ -116,6 +140,7 @@ class Sandbox:
             client_secret=creds.client_secret, api_key=creds.api_key, scopes=lucca_scopes,
             token_lifetime=token_lifetime, rate_limit=lucca_rate_limit, rate_window=rate_window,
             faults={k: v for k, v in faults.items() if k in _LUCCA_APIS}, clock=clock,
+            sleep=sleep,
         )
         self.cards = CardsFake(
             self.company.cards, api_key=creds.cards_api_key, webhook_secret=creds.webhook_secret,
@@ -143,10 +168,16 @@ class Sandbox:
                 lucca.close()
                 raise
             self._served = [lucca, cards]
+            self.lucca.root_url = lucca.url
+            self.lucca.deliveries.start()
+            if self.lucca_webhook_url is not None and self._lucca_endpoint is None:
+                # Once per sandbox; a receiver not up yet is challenged again later.
+                self._lucca_endpoint, _ = self.lucca.register_webhook(
+                    self.lucca_webhook_url, secret=self.credentials.lucca_webhook_secret)
         return self
 
     def close(self) -> None:
-        """Stop both servers and free their ports."""
+        """Stop both servers (and the Lucca event deliveries) and free their ports."""
         served, self._served = self._served, []
         for app in served:
             app.close()
@@ -202,6 +233,7 @@ class Sandbox:
             "cards_tenant": creds.cards_tenant,
             "cards_api_key": creds.cards_api_key,
             "webhook_secret": creds.webhook_secret,
+            "lucca_webhook_secret": creds.lucca_webhook_secret,
         }
 
     def settings(self, **overrides: Any) -> Settings:
@@ -227,6 +259,7 @@ class Sandbox:
             "cards_tenant": info["cards_tenant"],
             "cards_api_key": info["cards_api_key"],
             "cards_webhook_secret": info["webhook_secret"],
+            "lucca_webhook_secret": info["lucca_webhook_secret"],
             "cards_requests_per_minute": self._client_rate(self.cards.limiter.limit, None),
         }
         return Settings(**{**values, **overrides})

@@ -8,11 +8,12 @@ compares the migrated database with these definitions.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, MetaData, Table, Text
 
 metadata = MetaData()
 
-#: Employee id → Cards user id (revision 1, exactly the table of the first release).
+#: Employee id → Cards user id (revision 1, the table of the first release; revision 3
+#: added the life-cycle columns, all nullable: a link made before knows none of them).
 links = Table(
     "links",
     metadata,
@@ -20,6 +21,10 @@ links = Table(
     Column("cards_user_id", Text, nullable=False),
     Column("email", Text, nullable=False),
     Column("linked_at", Text, nullable=False),  # ISO 8601 text, as the first release wrote
+    Column("created", Boolean),  # the integration created the Cards account
+    Column("department_id", Text),  # the employee's department when last applied
+    Column("offboarded", Text),  # the LeaverAction value applied, if any
+    Column("offboarded_at", Text),  # ISO 8601 text, like linked_at
 )
 
 #: Every Cards webhook event recorded, once per event id (revision 2).
@@ -52,4 +57,23 @@ training_states = Table(
     Column("updated_at", DateTime, nullable=False),  # naive UTC, the ledger's clock
     Column("cards_user_id", Text),
     Index("ix_training_states_updated_at", "updated_at"),
+)
+
+#: Every Lucca webhook event received, once per source and id, until applied (revision 3).
+lucca_events = Table(
+    "lucca_events",
+    metadata,
+    Column("source", Text, primary_key=True),  # the tenant's URL: ids are unique per source
+    Column("event_id", Text, primary_key=True),
+    Column("topic", Text, nullable=False),
+    Column("occurred_at", DateTime, nullable=False),  # naive UTC: events apply in this order
+    Column("received_at", DateTime, nullable=False),  # naive UTC, the inbox's clock
+    Column("employee_id", Text),
+    Column("payload", Text, nullable=False),  # the raw JSON body, as signed
+    Column("status", Text, nullable=False),  # pending | applied | failed | held
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime),  # naive UTC; a failed event's retry
+    Column("last_error", Text),
+    Column("applied_at", DateTime),  # naive UTC
+    Index("ix_lucca_events_due", "status", "occurred_at"),
 )

@@ -14,13 +14,54 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from sqlalchemy import select
+import attrs
+from sqlalchemy import Connection, delete, select, update
 
 from ._schema import links
 from ._sql import upsert
 from ._store import Store
 from .database import Database
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@attrs.frozen(kw_only=True)
+class Link:
+    """One employee's link to a Cards account, with what the life-cycle rules remember.
+
+    Attributes:
+        employee_id: the Lucca employee.
+        cards_user_id: the Cards account.
+        email: the matching key the account was linked (or last changed) with.
+        created: whether the integration created the account (only such an account may
+            be deleted when a leaver is offboarded); ``False`` when it was linked, or
+            linked before this was recorded.
+        department_id: the employee's department when the link was made or last moved
+            (the department whose group a move leaves).
+        offboarded: the leaver rule applied (``report``, ``remove-from-groups``), if any.
+    """
+
+    employee_id: str
+    cards_user_id: str
+    email: str
+    created: bool = False
+    department_id: str | None = None
+    offboarded: str | None = None
+
+
+def _link(row: Sequence[Any]) -> Link:
+    employee, user, email, created, department, offboarded = row
+    return Link(employee_id=str(employee), cards_user_id=str(user), email=str(email),
+                created=bool(created), department_id=department, offboarded=offboarded)
+
+
+_COLUMNS = (links.c.employee_id, links.c.cards_user_id, links.c.email, links.c.created,
+            links.c.department_id, links.c.offboarded)
 
 
 class LinkStore(Store):
@@ -45,8 +86,10 @@ class LinkStore(Store):
     '9c44-…'
     """
 
-    def __init__(self, database: Database | str | os.PathLike[str] = ":memory:") -> None:
+    def __init__(self, database: Database | str | os.PathLike[str] = ":memory:", *,
+                 clock: Callable[[], dt.datetime] = _utc_now) -> None:
         super().__init__(database)
+        self._clock = clock
         given = database.url if isinstance(database, Database) else os.fspath(database)
         # A URL's password never shows: the database's URL has it masked.
         self.path = self._database.url if "://" in given else given
@@ -58,13 +101,76 @@ class LinkStore(Store):
                 select(links.c.cards_user_id).where(links.c.employee_id == employee_id))
         return None if found is None else str(found)
 
-    def record(self, employee_id: str, cards_user_id: str, email: str) -> None:
-        """Remember (or replace) the link of ``employee_id``."""
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        row = {"employee_id": employee_id, "cards_user_id": cards_user_id, "email": email,
-               "linked_at": now}
+    def record(self, employee_id: str, cards_user_id: str, email: str, *,
+               created: bool = False, department_id: str | None = None) -> None:
+        """Remember (or replace) the link of ``employee_id``; an offboarding is forgotten.
+
+        Args:
+            employee_id: the Lucca employee.
+            cards_user_id: the Cards account linked to them.
+            email: the matching key the account was linked with.
+            created: the integration has just created the account.
+            department_id: the employee's department. An existing link to the same
+                account keeps the department it has: only a move (:meth:`moved`)
+                changes it, so that a move not yet applied is not forgotten.
+        """
         with self._database.writing() as connection:
+            before = self._get(connection, employee_id)
+            same = before is not None and before.cards_user_id == cards_user_id
+            if same and before is not None:
+                created = created or before.created
+                department_id = before.department_id or department_id
+            row = {"employee_id": employee_id, "cards_user_id": cards_user_id,
+                   "email": email, "linked_at": self._now(), "created": created,
+                   "department_id": department_id, "offboarded": None,
+                   "offboarded_at": None}
             upsert(connection, links, row, keys=["employee_id"])
+
+    def link(self, employee_id: str) -> Link | None:
+        """Return the whole link of ``employee_id``, if any."""
+        with self._database.reading() as connection:
+            return self._get(connection, employee_id)
+
+    def links(self) -> dict[str, Link]:
+        """Return every link, by employee id."""
+        with self._database.reading() as connection:
+            return {link.employee_id: link
+                    for link in map(_link, connection.execute(select(*_COLUMNS)))}
+
+    def moved(self, employee_id: str, department_id: str | None) -> None:
+        """Remember the employee's department after a move (or a return) was applied.
+
+        An offboarding is forgotten: the employee is at work again.
+        """
+        self._update(employee_id, department_id=department_id, offboarded=None,
+                     offboarded_at=None)
+
+    def changed_email(self, employee_id: str, email: str) -> None:
+        """Remember the account's new email after an email change was applied."""
+        self._update(employee_id, email=email)
+
+    def offboard(self, employee_id: str, action: str) -> None:
+        """Remember that the leaver rule ``action`` was applied (it is not applied again)."""
+        self._update(employee_id, offboarded=action, offboarded_at=self._now())
+
+    def forget(self, employee_id: str) -> None:
+        """Drop the link of ``employee_id`` (its account was deleted)."""
+        with self._database.writing() as connection:
+            connection.execute(delete(links).where(links.c.employee_id == employee_id))
+
+    def _update(self, employee_id: str, **values: str | None) -> None:
+        with self._database.writing() as connection:
+            connection.execute(update(links).where(links.c.employee_id == employee_id)
+                               .values(**values))
+
+    @staticmethod
+    def _get(connection: Connection, employee_id: str) -> Link | None:
+        row = connection.execute(
+            select(*_COLUMNS).where(links.c.employee_id == employee_id)).first()
+        return None if row is None else _link(row)
+
+    def _now(self) -> str:
+        return self._clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
     def all(self) -> dict[str, str]:
         """Return every link: employee id → Cards user id."""

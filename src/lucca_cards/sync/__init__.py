@@ -1,7 +1,9 @@
-"""The sync services: import users and departments into Cards, publish training statistics."""
+"""The sync services: import users and departments, the life cycle, the statistics."""
 
 from ._plan import UserRow, UserState
 from .departments import DepartmentImporter, DepartmentRow
+from .events import EventProcessor
+from .lifecycle import LifecycleSync
 from .links import LinkStore
 from .nightly import NightlyReport, nightly_sync
 from .report import SyncItem, SyncOutcome, SyncReport
@@ -12,6 +14,8 @@ from .users import UserImporter
 __all__ = [
     "DepartmentImporter",
     "DepartmentRow",
+    "EventProcessor",
+    "LifecycleSync",
     "LinkStore",
     "NightlyReport",
     "StatsFormat",

@@ -117,7 +117,7 @@ class AccountWriter:
             notify=self.options.notify, connection_mode=self.options.connection_mode,
             groups=groups,
         )
-        self._link(row, user)
+        self._link(row, user, created=True)
         if group is not None:
             group.learn(user)
         return _item(row, SyncOutcome.CREATED, group, user=user)
@@ -135,9 +135,10 @@ class AccountWriter:
         group.learn(user)
         return _item(row, SyncOutcome.ADDED_TO_GROUP, group, user=user)
 
-    def _link(self, row: UserRow, user: CardsUser) -> None:
+    def _link(self, row: UserRow, user: CardsUser, *, created: bool = False) -> None:
         if not self.options.dry_run:
-            self._links.record(row.employee.id, user.id, row.email or "")
+            self._links.record(row.employee.id, user.id, row.email or "", created=created,
+                               department_id=row.employee.department_id)
 
 
 def _item(

@@ -59,7 +59,9 @@ class CardsDirectory:
 
     def __init__(self, users: Iterable[CardsUser]) -> None:
         by_key: dict[str, list[CardsUser]] = defaultdict(list)
+        self._by_id: dict[str, CardsUser] = {}
         for user in users:
+            self._by_id[user.id] = user
             key = match_key(user.email)
             if key is not None:
                 by_key[key].append(user)
@@ -68,6 +70,23 @@ class CardsDirectory:
     def find(self, key: str) -> list[CardsUser]:
         """Return the accounts whose email has ``key`` (usually zero or one)."""
         return self._by_key.get(key, [])
+
+    def get(self, user_id: str | None) -> CardsUser | None:
+        """Return the account with this id, if the sweep saw it."""
+        return None if user_id is None else self._by_id.get(user_id)
+
+    def groups(self) -> dict[str, str]:
+        """Return the groups the accounts are in: name → id (the first id seen for a name).
+
+        Cards creates a group only with a member, so a department's group that exists has
+        (or had) members; this spares reading the groups when the users were read.
+        """
+        found: dict[str, str] = {}
+        for user in self._by_id.values():
+            for group in user.groups:
+                if group.name and group.id:
+                    found.setdefault(group.name, group.id)
+        return found
 
 
 def plan_users(
@@ -88,13 +107,21 @@ def _row(
         others = "another employee" if keys[key] == 2 else f"{keys[key] - 1} other employees"
         reason = f"email {key!r} is also the email of {others}"
         return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=reason)
+    linked_id = links.get(employee.id)
+    linked = directory.get(linked_id)
+    if linked is not None and match_key(linked.email) != key:
+        # A new email in Lucca: the life-cycle rules change the account's email; creating
+        # a second account for the new one would split the learner in two.
+        reason = (f"their linked Cards account has another email ({linked.email!r}); the "
+                  "life-cycle sync changes it (lucca-cards sync, or Lucca's events)")
+        return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=reason)
     accounts = directory.find(key)
     if len(accounts) > 1:
         reason = f"{len(accounts)} Cards accounts have the email {key!r}"
         return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=reason)
     if accounts:
-        linked = links.get(employee.id) == accounts[0].id
-        state = UserState.ALREADY_LINKED if linked else UserState.WILL_BE_LINKED
+        state = (UserState.ALREADY_LINKED if linked_id == accounts[0].id
+                 else UserState.WILL_BE_LINKED)
         return UserRow(employee=employee, state=state, cards_user=accounts[0])
     problem = email_problem(key) or name_problem(employee.given_name, employee.family_name)
     if problem:

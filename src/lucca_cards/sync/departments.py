@@ -50,7 +50,7 @@ def group_name(department: Department) -> str:
     return (department.name or "").strip()
 
 
-def _name_problem(name: str) -> str | None:
+def group_name_problem(name: str) -> str | None:
     """Return why the (trimmed) name cannot name a Cards group, or ``None``.
 
     A name from Lucca with a control character, a bidirectional control or nothing
@@ -85,7 +85,7 @@ class _Snapshot:
                       if d.id != department.id and group_name(d) == name)
         return DepartmentRow(department=department, members=len(members),
                              group_exists=target.id is not None, missing=missing,
-                             same_name=twins, reason=_name_problem(name))
+                             same_name=twins, reason=group_name_problem(name))
 
 
 class DepartmentImporter(BaseImporter):

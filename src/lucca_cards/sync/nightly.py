@@ -1,10 +1,14 @@
-"""The nightly sync: departments, then users, then statistics, with one combined report.
+"""The nightly sync: life cycle, departments, users, statistics, with one combined report.
 
 What a scheduler runs every night (``lucca-cards sync``, or :func:`nightly_sync` from
 Python). Each part runs even when an earlier one failed as a whole (an expired key, a
 missing field code): its failure is recorded in its own report, and the combined report is
 ``ok`` only when nothing failed anywhere.
 
+* **lifecycle**: movers, email changes and leavers (:class:`LifecycleSync`, the
+  reconciliation of Lucca's events); it runs first, so that the imports see an email
+  change applied rather than a new email to create an account for; the safety threshold
+  holds a mass offboarding unless ``force``;
 * **departments**: the departments imported before (their Cards group exists) are kept up
   to date: newcomers get an account and join the group; no new group is created (import
   a new department once with ``lucca-cards departments import``);
@@ -28,12 +32,13 @@ from ..lucca.client import LuccaOAuthClient
 from ..lucca.legacy import LuccaLegacyApiClient
 from ..state import Database, LinkStore, TrainingLedger
 from .departments import DepartmentImporter
+from .lifecycle import LifecycleSync
 from .report import SyncReport
 from .stats import Deadline, StatsPublisher
 from .users import UserImporter
 
 #: The parts of the nightly sync, in the order they run.
-PARTS = ("departments", "users", "stats")
+PARTS = ("lifecycle", "departments", "users", "stats")
 
 _Client = TypeVar("_Client", LuccaOAuthClient, LuccaLegacyApiClient, CardsClient)
 
@@ -86,13 +91,14 @@ def nightly_sync(
     progress: NightlyProgress | None = None,
     max_writes: int | None = None,
     deadline: Deadline | None = None,
+    force: bool = False,
     **client_options: Any,
 ) -> NightlyReport:
     """Run the parts of the nightly sync named in ``only`` (in :data:`PARTS` order).
 
     Args:
         settings: where everything is (clients, options, ``state_database``).
-        only: some of ``"departments"``, ``"users"``, ``"stats"``.
+        only: some of ``"lifecycle"``, ``"departments"``, ``"users"``, ``"stats"``.
         dry_run: plan every part, write nothing.
         database: the state database (default: ``settings.state_database``).
         progress: called as ``progress(part, done, total)``.
@@ -101,6 +107,8 @@ def nightly_sync(
             thousands of files takes hours of Lucca's shared 50 requests a minute.
         deadline: when the statistics stop writing (a datetime, or a timedelta from the
             start of the publish).
+        force: go past the safety stops (the leavers' offboarding threshold, and the
+            statistics' removal share).
         client_options: passed to every client's ``from_settings`` (``sleep``, ``clock``…).
 
     Raises:
@@ -120,7 +128,7 @@ def nightly_sync(
         else:
             state = stack.enter_context(Database(database or settings.state_database))
         night = _Night(settings, state, dry_run, client_options, stack)
-        budget = {"max_writes": max_writes, "deadline": deadline}
+        budget = {"max_writes": max_writes, "deadline": deadline, "force": force}
         reports = [night.part(part, progress, budget) for part in PARTS if part in wanted]
     return NightlyReport(dry_run=dry_run, reports=reports)
 
@@ -152,6 +160,8 @@ class _Night:
         try:
             if part == "stats":
                 return self._stats(step, budget)
+            if part == "lifecycle":
+                return self._lifecycle(step, budget["force"])
             return self._import(part, step)
         except LuccaCardsError as error:  # a configuration error too: the part did not run
             operation = "statistics" if part == "stats" else part
@@ -168,6 +178,12 @@ class _Night:
                 imported_only=True)
         return UserImporter(lucca, cards, links=links).run(
             notify=notify, connection_mode=mode, dry_run=self.dry_run, progress=step)
+
+    def _lifecycle(self, step: Callable[[int, int], None], force: bool) -> SyncReport:
+        lucca, cards = self.client(LuccaOAuthClient), self.client(CardsClient)
+        sync = LifecycleSync.from_settings(self.settings, lucca, cards, LinkStore(self.state))
+        # Hires are the users part's: it reads every employee anyway.
+        return sync.run(hires=False, force=force, dry_run=self.dry_run, progress=step)
 
     def _stats(self, step: Callable[[int, int], None], budget: dict[str, Any]) -> SyncReport:
         if not self.settings.stats_enabled:  # no client is built: none may be configured

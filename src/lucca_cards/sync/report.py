@@ -42,6 +42,14 @@ class SyncOutcome(str, enum.Enum):
     """Nothing to do: already linked (and already in the group), or the file up to date."""
     DEFERRED = "deferred"
     """Left for the next run: the write budget (``max_writes`` or ``deadline``) was spent."""
+    OFFBOARDED = "offboarded"
+    """A leaver's account was offboarded as configured (``reason``: removed from its
+    groups, or deleted)."""
+    REPORTED = "reported"
+    """Nothing written, left to a human for the ``reason`` given (a leaver under the
+    ``report`` rule, a new email that belongs to another account, …)."""
+    HELD = "held"
+    """Not written: the safety threshold stopped the offboarding; a forced run applies it."""
     SKIPPED = "skipped"
     """Not imported, for the ``reason`` given (no email, shared email, …)."""
     FAILED = "failed"
@@ -49,7 +57,10 @@ class SyncOutcome(str, enum.Enum):
 
 
 #: The outcomes that wrote to Cards.
-WRITES = frozenset({SyncOutcome.CREATED, SyncOutcome.ADDED_TO_GROUP, SyncOutcome.UPDATED})
+WRITES = frozenset({SyncOutcome.CREATED, SyncOutcome.ADDED_TO_GROUP, SyncOutcome.UPDATED,
+                    SyncOutcome.OFFBOARDED})
+#: The verb of each operation's summary line ("import" for the others).
+_VERBS = {"statistics": "publish", "lifecycle": "sync"}
 
 
 @attrs.frozen(kw_only=True)
@@ -94,7 +105,7 @@ class SyncReport:
     """The result of one sync: every item's outcome, and notes about the whole run.
 
     Attributes:
-        operation: ``"users"``, ``"departments"`` or ``"statistics"``.
+        operation: ``"users"``, ``"departments"``, ``"lifecycle"`` or ``"statistics"``.
         dry_run: ``True`` when nothing was written (the outcomes are the plan).
         items: one :class:`SyncItem` per employee (or membership).
         notes: remarks on the whole run (e.g. departments that share a group name).
@@ -128,8 +139,8 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
-        """Return whether no item failed and the run was not stopped."""
-        return not self.failed and self.stopped is None
+        """Return whether no item failed or was held, and the run was not stopped."""
+        return not self.failed and not self.of(SyncOutcome.HELD) and self.stopped is None
 
     def of(self, *outcomes: SyncOutcome) -> tuple[SyncItem, ...]:
         """Return the items with any of ``outcomes``."""
@@ -154,7 +165,7 @@ class SyncReport:
         counts = {name: count for name, count in self.counts().items() if count}
         shown = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
         mode = "dry run of " if self.dry_run else ""
-        verb = "publish" if self.operation == "statistics" else "import"
+        verb = _VERBS.get(self.operation, "import")
         return f"{mode}{self.operation} {verb}: {shown or 'nothing to do'}"
 
     def lines(self, outcomes: Iterable[SyncOutcome] | None = None) -> list[str]:

@@ -1,1 +1,1 @@
-"""The revisions, oldest first: ``0001`` links, ``0002`` training ledger."""
+"""The revisions, oldest first: ``0001`` links, ``0002`` training ledger, ``0003`` life cycle."""

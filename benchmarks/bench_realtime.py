@@ -1,0 +1,100 @@
+"""Hire-to-account latency: from a hire in the sandbox's Lucca to the Cards account.
+
+The sandbox runs at Lucca's and Cards' default limits (50 and 60 requests a minute); the
+clients at the SDK's default rates (40 and 60 a minute), with their real rate limiters.
+The fake Lucca signs and POSTs its events to a receiver served on loopback, which stores
+them in a SQLite file and wakes its worker. Each hire waits until the previous one is
+applied (the queue is empty), and the time is measured from the hire until the account
+exists in Cards, in the hire's department group; the next hire comes 2 s after the
+previous one is applied, once the rate limiters are idle. The first hire warms the
+departments' cache (one extra Lucca call) and is shown apart. Target: under 2 s.
+
+Run: ``.venv/bin/python benchmarks/bench_realtime.py [HIRES]`` (default 5; each takes
+about three seconds).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from lucca_cards import CardsClient, LuccaOAuthClient
+from lucca_cards._serving import ServedApp
+from lucca_cards.receiver import InboxWorker, make_app
+from lucca_cards.sandbox import Sandbox
+from lucca_cards.state import Database, LinkStore, LuccaInbox
+from lucca_cards.sync.events import EventProcessor
+from lucca_cards.sync.lifecycle import LifecycleSync
+
+SECRET = "bench-lucca-endpoint-secret"
+#: The quiet time between two hires.
+IDLE = 2.0
+
+
+def measure(hires: int) -> list[float]:
+    """Return the latency of each hire, in seconds (the first one warms the cache)."""
+    with Sandbox(employees=60, departments=6) as box, tempfile.TemporaryDirectory() as tmp, \
+            Database(Path(tmp) / "state.sqlite") as db:
+        settings = box.settings()
+        applied = threading.Condition()
+        with LuccaOAuthClient.from_settings(settings) as lucca, \
+                CardsClient.from_settings(settings) as cards:
+            inbox = LuccaInbox(db)
+            processor = EventProcessor(inbox, LifecycleSync(
+                lucca, cards, LinkStore(db), departments="all"))
+
+            def process() -> datetime | None:
+                due = processor.process_due()
+                with applied:
+                    applied.notify_all()
+                return due
+
+            worker = InboxWorker(process)
+            app = make_app(inbox=inbox, lucca_secret=SECRET, on_lucca_event=worker.wake)
+            with ServedApp(app) as served:
+                box.lucca.register_webhook(f"{served.url}/lucca", secret=SECRET)
+                worker.start()
+                try:
+                    return [_one(box, inbox, applied, n) for n in range(hires)]
+                finally:
+                    worker.stop(timeout=10)
+
+
+def _one(box: Sandbox, inbox: LuccaInbox, applied: threading.Condition, n: int) -> float:
+    department = sorted(box.company.lucca.departments)[n % 3]
+    email = f"bench.hire{n}@example.com"
+    start = time.perf_counter()
+    box.lucca.hire(given_name="Bench", family_name=f"Hire {n}", email=email,
+                   department_id=department)
+    with applied:
+        if not applied.wait_for(lambda: _has_account(box, email), timeout=30):
+            raise SystemExit(f"hire {n} did not reach Cards in 30 s")
+    latency = time.perf_counter() - start
+    with applied:  # the rest of the hire's events, so that the queue is empty again
+        applied.wait_for(lambda: inbox.counts()["pending"] == 0, timeout=30)
+    # …and the rate limiters idle, as after any quiet moment (one call every 1.5 s to
+    # Lucca, 1 s to Cards): back-to-back hires measure the limits, not the latency.
+    time.sleep(IDLE)
+    return latency
+
+
+def _has_account(box: Sandbox, email: str) -> bool:
+    return any(u.email == email and u.group_ids for u in list(box.company.cards.users.values()))
+
+
+def main() -> None:
+    hires = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    latencies = measure(hires + 1)
+    first, rest = latencies[0], latencies[1:]
+    print(f"first hire (departments read):  {first:.2f} s")
+    print(f"next {len(rest)} hires, queue empty:  median {statistics.median(rest):.2f} s, "
+          f"max {max(rest):.2f} s  (target < 2 s)")
+
+
+if __name__ == "__main__":
+    main()
