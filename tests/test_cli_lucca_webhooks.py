@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +23,7 @@ from conftest import SECRET_MARK
 from lucca_cards.cli import main
 from lucca_cards.lucca.webhooks import LIFECYCLE_TOPICS
 from lucca_cards.sandbox import Sandbox, SandboxCredentials
+from test_cli_sync import isolated_env
 
 TODAY = dt.date(2026, 3, 2)
 CREDENTIALS = SandboxCredentials(
@@ -96,19 +96,14 @@ def sandbox() -> Iterator[Sandbox]:
 
 def use(box: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Point the LUCCA_* variables at ``box``; nothing else from the outside."""
-    for name in list(os.environ):
-        if name.startswith(("LUCCA_", "CARDS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
     info = box.connection_info()
-    for name, value in {
+    isolated_env(monkeypatch, tmp_path, {
         "LUCCA_URL": info["lucca_url"], "LUCCA_TOKEN_URL": info["token_url"],
         "LUCCA_CLIENT_ID": info["client_id"], "LUCCA_CLIENT_SECRET": info["client_secret"],
         "LUCCA_REQUESTS_PER_MINUTE": "0",
         # Not the scope these commands need: they ask for webhook-endpoints.readwrite alone.
         "LUCCA_SCOPES": "departments.readonly",
-    }.items():
-        monkeypatch.setenv(name, value)
+    })
 
 
 @pytest.fixture
@@ -220,10 +215,7 @@ def test_without_the_scope_the_403_says_what_to_grant(
 def test_missing_configuration_exits_2(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in list(os.environ):
-        if name.startswith(("LUCCA_", "CARDS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+    isolated_env(monkeypatch, tmp_path, {})
     status, _, err = cli(capsys, "lucca-webhooks", "list")
     assert status == 2 and "lucca_url" in err
 
@@ -276,14 +268,9 @@ MOCK_TOKEN = "https://accounts.world.luccasoftware.com/connect/token"
 def mocked_lucca(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     import responses
 
-    for name in list(os.environ):
-        if name.startswith(("LUCCA_", "CARDS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    for name, value in {"LUCCA_URL": MOCK_ROOT, "LUCCA_CLIENT_ID": "id",
-                        "LUCCA_CLIENT_SECRET": f"{SECRET_MARK}-client",
-                        "LUCCA_REQUESTS_PER_MINUTE": "0"}.items():
-        monkeypatch.setenv(name, value)
+    isolated_env(monkeypatch, tmp_path, {
+        "LUCCA_URL": MOCK_ROOT, "LUCCA_CLIENT_ID": "id",
+        "LUCCA_CLIENT_SECRET": f"{SECRET_MARK}-client", "LUCCA_REQUESTS_PER_MINUTE": "0"})
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.post(MOCK_TOKEN, json={"access_token": f"{SECRET_MARK}-token",
                                     "token_type": "Bearer", "expires_in": 1800})

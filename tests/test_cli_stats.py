@@ -14,31 +14,22 @@ import pytest
 from lucca_cards import TrainingLedger
 from lucca_cards.sandbox import Sandbox
 from stats_support import expected, feed, files, legacy_writes
-from test_cli_sync import CREDENTIALS, TODAY, cli, cli_json, settings_env
+from test_cli_sync import cli, cli_json, company, isolated_env, settings_env
 
 STATE = "lucca-cards.sqlite"
 
 
 @pytest.fixture
 def box() -> Iterator[Sandbox]:
-    with Sandbox(seed=5, employees=60, departments=6, today=TODAY, lucca_rate_limit=0,
-                 cards_rate_limit=0, credentials=CREDENTIALS) as started:
-        yield started
+    yield from company(60)
 
 
 @pytest.fixture
 def env(box: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """The sandbox's settings in the environment, statistics on; a fed ledger in the cwd."""
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("LUCCA_", "CARDS_")):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    for name, value in settings_env(box).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("LUCCA_API_KEY", box.connection_info()["api_key"])
-    monkeypatch.setenv("LUCCA_STATS_ENABLED", "true")
+    isolated_env(monkeypatch, tmp_path, {
+        **settings_env(box), "LUCCA_API_KEY": box.connection_info()["api_key"],
+        "LUCCA_STATS_ENABLED": "true"})
     with TrainingLedger(tmp_path / STATE) as ledger:
         feed(box, ledger)
     return tmp_path / STATE

@@ -30,11 +30,27 @@ CREDENTIALS = SandboxCredentials(
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(seed=5, employees=40, departments=6, today=TODAY, lucca_rate_limit=0,
+def company(employees: int) -> Iterator[Sandbox]:
+    """Serve the CLI tests' company (unlimited, the test credentials) while iterated."""
+    with Sandbox(seed=5, employees=employees, departments=6, today=TODAY, lucca_rate_limit=0,
                  cards_rate_limit=0, credentials=CREDENTIALS) as box:
         yield box
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    yield from company(40)
+
+
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                 variables: dict[str, str]) -> None:
+    """Run in ``tmp_path`` with only ``variables`` among the ``LUCCA_*``/``CARDS_*`` ones."""
+    for name in list(os.environ):
+        if name.startswith(("LUCCA_", "CARDS_")):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
 
 
 def settings_env(box: Sandbox) -> dict[str, str]:

@@ -40,7 +40,8 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("module", ["config.py", "_values.py", "_checks.py"])
+@pytest.mark.parametrize("module", ["config.py", "_values.py", "_checks.py",
+                                    "_check_values.py"])
 def test_settings_import_nothing_from_above(module: str) -> None:
     imports = imported_modules(PACKAGE / module)
     reaching_up = sorted(m for m in imports if m.split(".")[0] in ABOVE or m.startswith(".."))
@@ -49,7 +50,7 @@ def test_settings_import_nothing_from_above(module: str) -> None:
 
 def test_config_is_built_only_from_the_shared_bottom_modules() -> None:
     assert imported_modules(PACKAGE / "config.py") <= {
-        "_values", "_secret", "_checks", "_config_sources", "errors"}
+        "_values", "_secret", "_checks", "_check_values", "_config_sources", "errors"}
 
 
 def test_the_helper_sees_an_upward_import(tmp_path: Path) -> None:

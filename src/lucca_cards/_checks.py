@@ -1,10 +1,12 @@
 """The checks shared by :class:`~lucca_cards.Settings` and the clients' constructors.
 
-One rule, one message, wherever a value comes in: ``Settings(lucca_url=…)``,
-``LUCCA_URL``, ``[lucca] url`` in a TOML file and ``LuccaOAuthClient(base_url=…)`` are all
-refused by :func:`check_url`, with the same words. Each check takes the setting's name
-(``lucca_url``, ``cards_api_key``, …) and the value, and returns the value normalised, or
-raises :class:`~lucca_cards.ConfigurationError` whose message says what to do.
+Texts, secrets, scopes, header names and URLs are here; numbers, flags and choices in
+:mod:`lucca_cards._check_values`. One rule, one message, wherever a value comes in:
+``Settings(lucca_url=…)``, ``LUCCA_URL``, ``[lucca] url`` in a TOML file and
+``LuccaOAuthClient(base_url=…)`` are all refused by :func:`check_url`, with the same
+words. Each check takes the setting's name (``lucca_url``, ``cards_api_key``, …) and the
+value, and returns the value normalised, or raises
+:class:`~lucca_cards.ConfigurationError` whose message says what to do.
 
 Normalising is deliberately small: surrounding blanks are removed from texts and secrets
 (a copy-paste, ``echo`` or a secret file leaves them; no identifier or key begins or ends
@@ -15,33 +17,20 @@ only its type or its length.
 
 from __future__ import annotations
 
-import enum
 import ipaddress
-import math
-import numbers
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from ._secret import Secret
-from ._values import ConnectionMode, LeaverAction  # noqa: F401 (LeaverAction: doctest)
 from .errors import ConfigurationError
-
-_E = TypeVar("_E", bound=enum.Enum)
 
 #: What ``str.splitlines`` breaks on: any of them makes a value span several lines.
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 #: An HTTP header name (RFC 9110 ``token``).
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_FLAGS = {
-    **dict.fromkeys(("1", "true", "yes", "on"), True),
-    **dict.fromkeys(("0", "false", "no", "off", ""), False),
-}
-_RATE_HINT = (
-    "give a finite number of requests per minute, e.g. 40 (0 turns client-side throttling off)"
-)
 
 
 def _kind(value: Any) -> str:
@@ -305,124 +294,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def check_rate(
-    setting: str, value: Any, maximum: float | None = None, *, over_maximum: str = ""
-) -> float:
-    """Return a number of requests per minute: a finite real number, 0 or more.
-
-    Args:
-        setting: the setting's name, for the error.
-        value: what was given (an ``int`` or a ``float``; not a ``bool``, not text).
-        maximum: the highest rate allowed, if any.
-        over_maximum: why, and what to do, when ``value`` exceeds ``maximum``.
-
-    Raises:
-        ConfigurationError: not a number, NaN, infinite, negative, or above ``maximum``.
-
-    >>> check_rate("cards_requests_per_minute", 30)
-    30.0
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
-        raise ConfigurationError(
-            setting, f"{shown[:40]} is not a number of requests per minute; {_RATE_HINT}"
-        )
-    rate = float(value)
-    if math.isnan(rate):
-        raise ConfigurationError(setting, f"is NaN, not a number; {_RATE_HINT}")
-    if math.isinf(rate):
-        raise ConfigurationError(setting, f"is infinite; {_RATE_HINT}")
-    if rate < 0:
-        raise ConfigurationError(setting, f"{rate:g} is negative; {_RATE_HINT}")
-    if maximum is not None and rate > maximum:
-        reason = over_maximum or f"use {maximum:g} or less"
-        raise ConfigurationError(setting, f"{rate:g} is above {maximum:g}: {reason}")
-    return rate
-
-
-def check_share(setting: str, value: Any) -> float:
-    """Return a share: a finite number from 0 to 1 (``0.1`` is 10 %).
-
-    >>> check_share("stats_max_removal_share", 0.25)
-    0.25
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            0 <= float(value) <= 1):  # NaN fails the comparison
-        shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
-        raise ConfigurationError(
-            setting, f"{shown[:40]} is not a share from 0 to 1; give e.g. 0.1 for 10 %")
-    return float(value)
-
-
-def check_flag(setting: str, value: Any) -> bool:
-    """Return a yes/no setting: a ``bool``, or one of the words an environment variable uses.
-
-    ``1``, ``true``, ``yes``, ``on`` are true; ``0``, ``false``, ``no``, ``off`` and an
-    empty text are false (case and surrounding blanks ignored).
-
-    Raises:
-        ConfigurationError: anything else (``"maybe"``, ``2``).
-
-    >>> check_flag("import_notify", " Yes ")
-    True
-    """
-    if isinstance(value, bool):
-        return value
-    flag = _FLAGS.get(value.strip().lower()) if isinstance(value, str) else None
-    if flag is None:
-        raise ConfigurationError(setting, f"{value!r} is invalid: expected true or false")
-    return flag
-
-
-def check_choice(setting: str, value: Any, *, choices: type[_E]) -> _E:
-    """Return the member of the enumeration ``choices`` named by ``value``.
-
-    Raises:
-        ConfigurationError: ``value`` names none of them (the valid ones are listed).
-
-    >>> check_choice("lifecycle_leavers", " Delete ", choices=LeaverAction)
-    <LeaverAction.DELETE: 'delete'>
-    """
-    if isinstance(value, choices):
-        return value
-    text = value.strip().lower() if isinstance(value, str) else value
-    try:
-        return choices(text)
-    except ValueError:
-        valid = " or ".join(repr(member.value) for member in choices)
-        raise ConfigurationError(
-            setting, f"{value!r:.40} is invalid: expected {valid}") from None
-
-
-def check_count(setting: str, value: Any) -> int:
-    """Return a count: a whole number, 0 or more (text of digits, from the environment, too).
-
-    >>> check_count("lifecycle_max_offboarded", "10")
-    10
-    """
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
-        raise ConfigurationError(setting, f"{shown[:40]} is not a whole number, 0 or more; "
-                                 "give e.g. 10")
-    return value
-
-
-def check_connection_mode(setting: str, value: Any) -> ConnectionMode:
-    """Return the :class:`~lucca_cards.ConnectionMode` named by ``value``.
-
-    Raises:
-        ConfigurationError: not ``password`` (or ``app``) or ``sso``.
-
-    >>> check_connection_mode("import_connection_mode", "SSO")
-    <ConnectionMode.SSO: 'sso'>
-    """
-    try:
-        return ConnectionMode(value)
-    except ValueError:
-        raise ConfigurationError(
-            setting, f"{value!r} is invalid: expected 'password' or 'sso'"
-        ) from None

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from ratelimit import RateLimitDecorator, RateLimitException
 
-from ._checks import check_rate
+from ._check_values import check_rate
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]

@@ -55,19 +55,15 @@ from typing import Any
 import attrs
 
 from . import _config_sources as sources
-from ._checks import (
+from ._check_values import (
     check_choice,
     check_connection_mode,
     check_count,
     check_flag,
-    check_header_name,
     check_rate,
-    check_scopes,
-    check_secret,
     check_share,
-    check_text,
-    check_url,
 )
+from ._checks import check_header_name, check_scopes, check_secret, check_text, check_url
 from ._secret import Secret, without_password
 from ._values import ConnectionMode, DepartmentScope, LeaverAction, StatsFieldCodes
 from .errors import ConfigurationError

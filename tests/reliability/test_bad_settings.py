@@ -273,9 +273,37 @@ STATS_AND_STATE = [
          "did you mean [state] database?", "toml-state-misspelt"),
 ]
 
+LIFECYCLE = [
+    case(keywords(lifecycle_leavers="nuke"), "lifecycle_leavers",
+         "expected 'report' or 'remove-from-groups' or 'delete'", "leavers-unknown"),
+    case(env(LUCCA_CARDS_LEAVERS="remove"), "LUCCA_CARDS_LEAVERS", "'remove' is invalid",
+         "leavers-env-abbreviated"),
+    case(toml('[lifecycle]\nleavers = true\n'),
+         "[lifecycle] leavers (LUCCA_CARDS_LEAVERS)", "True is invalid", "toml-leavers-bool"),
+    case(keywords(lifecycle_departments="some"), "lifecycle_departments",
+         "expected 'imported' or 'all' or 'none'", "departments-scope-unknown"),
+    case(keywords(lifecycle_max_offboarded=-1), "lifecycle_max_offboarded",
+         "not a whole number, 0 or more", "max-offboarded-negative"),
+    case(env(LUCCA_CARDS_MAX_OFFBOARDED="ten"), "LUCCA_CARDS_MAX_OFFBOARDED",
+         "'ten' is not a whole number", "max-offboarded-word"),
+    case(keywords(lifecycle_max_offboarded=2.5), "lifecycle_max_offboarded",
+         "2.5 is not a whole number", "max-offboarded-float"),
+    case(keywords(lifecycle_max_offboarded_share=5), "lifecycle_max_offboarded_share",
+         "0.1 for 10 %", "max-offboarded-share-percent"),
+    case(toml('[lifecycle]\nmax_offboarded_share = "5%"\n'),
+         "[lifecycle] max_offboarded_share (LUCCA_CARDS_MAX_OFFBOARDED_SHARE)",
+         "not a share", "toml-max-offboarded-share-text"),
+    case(toml('[lifecycle]\nleaver = "delete"\n'), "[lifecycle] leaver",
+         "did you mean [lifecycle] leavers?", "toml-lifecycle-misspelt"),
+    case(keywords(lucca_webhook_secret="a\nb"), "lucca_webhook_secret", "line break",
+         "lucca-webhook-secret-multi-line"),
+    case(env(LUCCA_WEBHOOK_SECRET="  "), "LUCCA_WEBHOOK_SECRET", "only blanks",
+         "lucca-webhook-secret-blank"),
+]
+
 
 @pytest.mark.parametrize(("build", "setting", "says"),
-                         RATES + URLS + SECRETS + TEXTS + TOML_FILES + STATS_AND_STATE)
+                         RATES + URLS + SECRETS + TEXTS + TOML_FILES + STATS_AND_STATE + LIFECYCLE)
 def test_what_cannot_work_is_refused_by_name_without_a_secret(
     tmp_path: Path, build: Build, setting: str, says: str
 ) -> None:
@@ -293,7 +321,7 @@ def test_what_cannot_work_is_refused_by_name_without_a_secret(
 
 
 def test_the_matrix_is_wide() -> None:
-    cases = RATES + URLS + SECRETS + TEXTS + TOML_FILES + STATS_AND_STATE
+    cases = RATES + URLS + SECRETS + TEXTS + TOML_FILES + STATS_AND_STATE + LIFECYCLE
     assert len({c.id for c in cases}) == len(cases) >= 40
 
 
