@@ -23,7 +23,7 @@ from conftest import SECRET_MARK
 from lucca_cards.cli import main
 from lucca_cards.lucca.webhooks import LIFECYCLE_TOPICS
 from lucca_cards.sandbox import Sandbox, SandboxCredentials
-from test_cli_sync import isolated_env
+from test_cli_sync import cli, isolated_env
 
 TODAY = dt.date(2026, 3, 2)
 CREDENTIALS = SandboxCredentials(
@@ -111,12 +111,6 @@ def env(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     use(sandbox, monkeypatch, tmp_path)
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    assert SECRET_MARK not in out + err
-    assert "Traceback" not in err
-    return status, out, err
 
 
 def endpoints(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

@@ -8,13 +8,11 @@ not text (a lone surrogate, a control character) reach the inbox or the logs.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 import pytest
 
-from conftest import SECRET_MARK
 from lucca_cards import ValidationError
 from lucca_cards.lucca.webhooks import (
     MAX_BODY_BYTES,
@@ -24,10 +22,8 @@ from lucca_cards.lucca.webhooks import (
     parse,
     sign,
 )
+from test_lucca_webhooks import NOW, SECRET, STAMP
 
-SECRET = f"{SECRET_MARK}-lucca-webhook"
-NOW = dt.datetime(2025, 1, 1, 8, 34, 23, tzinfo=dt.timezone.utc)
-STAMP = "2025-01-01T08:34:23Z"
 EVENT: dict[str, Any] = {
     "id": "evt-1", "type": "event", "topic": "employee.created",
     "occurredAt": "2025-01-01T08:34:20Z", "source": "https://acme.ilucca.net",

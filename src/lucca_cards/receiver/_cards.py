@@ -126,6 +126,13 @@ def json_reply(status: int, fields: dict[str, Any],
                  headers=headers)
 
 
+def too_large_reply(kind: str, size: int | None, limit: int) -> Reply:
+    """Log and return the 413 of a ``kind`` (``cards``, ``lucca``) body over ``limit``."""
+    logger.info("%s webhook refused (413): body of %s bytes, over the limit of %d", kind,
+                "more than the limit" if size is None else size, limit)
+    return json_reply(413, {"error": f"body too large: the limit is {limit} bytes"})
+
+
 def declared_length(value: int | str | None) -> int | None:
     """Return a declared ``Content-Length`` as a number (``None``: absent or unreadable).
 
@@ -212,10 +219,7 @@ class CardsWebhookHandler:
 
     def too_large(self, size: int | None = None) -> Reply:
         """Return the 413 for a body over the limit (``size``: its length, if known)."""
-        logger.info("cards webhook refused (413): body of %s bytes, over the limit of %d",
-                    "more than the limit" if size is None else size, self.max_body_bytes)
-        return json_reply(413, {"error": f"body too large: the limit is {self.max_body_bytes} "
-                                         "bytes"})
+        return too_large_reply("cards", size, self.max_body_bytes)
 
     def handle(
         self,

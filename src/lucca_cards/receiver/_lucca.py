@@ -30,7 +30,14 @@ from .._secret import Secret
 from ..config import check_setting
 from ..errors import ConfigurationError, ValidationError
 from ..lucca.webhooks import MAX_BODY_BYTES, LuccaEvent, check_request, parse
-from ._cards import Reply, checked_limit, declared_length, json_reply, shown
+from ._cards import (
+    Reply,
+    checked_limit,
+    declared_length,
+    json_reply,
+    shown,
+    too_large_reply,
+)
 
 logger = logging.getLogger("lucca_cards.receiver")
 
@@ -146,10 +153,7 @@ class LuccaWebhookHandler:
 
     def too_large(self, size: int | None = None) -> Reply:
         """Return the 413 for a body over the limit (``size``: its length, if known)."""
-        logger.info("lucca webhook refused (413): body of %s bytes, over the limit of %d",
-                    "more than the limit" if size is None else size, self.max_body_bytes)
-        return json_reply(413, {"error": f"body too large: the limit is {self.max_body_bytes} "
-                                         "bytes"})
+        return too_large_reply("lucca", size, self.max_body_bytes)
 
     def handle(
         self,
