@@ -324,11 +324,11 @@ def test_the_app_serves_lucca_events_and_the_challenge(inbox: LuccaInbox) -> Non
     assert client.post("/lucca", data=b"x" * ((1 << 20) + 1)).status_code == 413
 
 
-def test_cards_only_keeps_lucca_events_a_404(tmp_path: Path) -> None:
+def test_cards_only_stores_no_lucca_event(tmp_path: Path) -> None:
     with TrainingLedger(tmp_path / "l.sqlite") as ledger:
         app = make_app(ledger, secret=SECRET)
         assert app.lucca_handler is None and app.inbox is None
-        assert Client(app).post("/lucca", data=b"{}").status_code == 404
+        assert Client(app).post("/lucca", data=b"{}").status_code == 503
 
 
 def test_settings_with_both_secrets_open_one_shared_database(tmp_path: Path) -> None:
@@ -397,4 +397,6 @@ def test_the_challenge_is_answered_before_the_lucca_secret_is_configured(
         assert (answer.status_code, answer.get_data()) == (200, b"abc123")
         assert answer.headers["Content-Type"].startswith("text/plain")
         refused = client.post("/lucca", data=b"{}")
-        assert refused.status_code == 404  # events need the secret
+        # Events need the secret; 503 is retried by Lucca, where 404 would suspend it.
+        assert refused.status_code == 503 and "LUCCA_WEBHOOK_SECRET" in refused.get_data(
+            as_text=True)

@@ -102,10 +102,8 @@ class ReceiverApp:
             reply = self._cards(request, self.handler)
         elif self.lucca_handler is not None and path == LUCCA_PATH:
             reply = self._lucca(request, self.lucca_handler)
-        elif path == LUCCA_PATH and request.method == "GET":
-            # Lucca's challenge comes as the endpoint is declared, before its secret (shown
-            # then) can be configured: answered without one; events still need it.
-            reply = challenge_reply(request.args)
+        elif path == LUCCA_PATH:
+            reply = _lucca_unconfigured(request)
         else:
             # Scanners knock on every path: kept out of the INFO log.
             logger.debug("not found (404): a request outside %s", ", ".join(self.paths))
@@ -252,6 +250,21 @@ def make_app(
     lucca = None if inbox is None or lucca_secret is None else LuccaWebhookHandler(
         inbox, lucca_secret, max_body_bytes=max_body_bytes, on_stored=on_lucca_event)
     return ReceiverApp(cards, lucca_handler=lucca, owned=owned)
+
+
+def _lucca_unconfigured(request: Request) -> Reply:
+    """Answer ``/lucca`` before the endpoint's secret is configured.
+
+    Lucca sends its challenge as the endpoint is declared, before the secret it shows then
+    can be configured: it is answered (it needs no secret). An event cannot be checked
+    yet: 503, which Lucca retries later, where a 404 would suspend the endpoint at once.
+    """
+    if request.method == "GET":
+        return challenge_reply(request.args)
+    logger.info("lucca webhook refused (503): no Lucca webhook secret is configured")
+    return json_reply(503, {"error": "Lucca events are not received here yet: set "
+                                     "LUCCA_WEBHOOK_SECRET and restart the receiver"},
+                      (("Retry-After", "600"),))
 
 
 def _open_stores(where: str | os.PathLike[str] | None, ledger: EventLedger | None,
