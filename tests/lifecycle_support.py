@@ -122,6 +122,12 @@ def leave(box: Sandbox, employee_id: str) -> None:
         TODAY - dt.timedelta(days=1)
 
 
+def come_back(box: Sandbox, employee_id: str) -> None:
+    """Open the employee's contract again (Lucca then says they are active)."""
+    data = box.company.lucca
+    data.employments[data.employees[int(employee_id)].employment_id].end = None
+
+
 def add_group(box: Sandbox, user_id: str, name: str) -> None:
     """Put a Cards account into a group made in the back-office (not a department's)."""
     cards = box.company.cards

@@ -6,6 +6,7 @@ whose inbox holds the events the sandbox's Lucca emitted for HR changes made thr
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,11 +72,12 @@ def test_events_process_applies_a_hire_and_list_shows_it_applied(
 def test_a_held_offboarding_exits_1_until_forced(
         box: Sandbox, state: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("LUCCA_CARDS_LEAVERS", "remove-from-groups")
+    monkeypatch.setenv("LUCCA_CARDS_LEAVERS", "delete")  # the import created the accounts
     monkeypatch.setenv("LUCCA_CARDS_MAX_OFFBOARDED", "1")
     monkeypatch.setenv("LUCCA_CARDS_MAX_OFFBOARDED_SHARE", "0")
     with LinkStore(state) as links:
         leavers = sorted(links.all(), key=int)[:2]
+        users = {links.get(employee) for employee in leavers}
     before = len(box.lucca.events.events())
     for employee in leavers:
         box.lucca.delete_employee(int(employee))
@@ -88,6 +90,7 @@ def test_a_held_offboarding_exits_1_until_forced(
     assert len(listing["events"]) == 2
     status, report = cli_json(capsys, "events", "process", "--force")
     assert status == 0 and report["counts"]["offboarded"] == 2
+    assert not users & set(box.company.cards.users)  # both accounts deleted
 
 
 def test_sync_only_lifecycle_applies_a_move_and_writes_nothing_the_second_time(
@@ -113,3 +116,22 @@ def test_events_list_without_a_database_creates_none(
     missing = tmp_path / "nowhere.sqlite"
     status, out, _ = cli(capsys, "events", "list", "--state", str(missing))
     assert (status, out) == (0, "inbox: empty\n") and not missing.exists()
+
+
+def test_events_list_shows_the_newest_and_prune_deletes_old_applied_events(
+        box: Sandbox, state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = len(box.lucca.events.events())
+    for n in range(3):
+        box.lucca.hire(given_name="Nina", family_name=f"Numero {n}",
+                       email=f"nina{n}@acme.fr", department_id=2)
+    received(state, box.lucca.events.events()[before:])
+    status, out, _ = cli(capsys, "events", "list", "--newest", "2")
+    assert status == 0 and out.startswith("inbox: 9 pending (the 2 newest shown)")
+    assert len(out.splitlines()) == 3 and "job-position.created" in out.splitlines()[-1]
+    assert cli_json(capsys, "events", "process")[0] == 0
+    status, pruned = cli_json(capsys, "events", "prune", "--days", "1")
+    assert status == 0 and pruned["deleted"] == 0  # applied just now: kept
+    with Database(state) as db:
+        inbox = LuccaInbox(db)
+        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+        assert inbox.prune(later) == 9 and inbox.counts()["applied"] == 0

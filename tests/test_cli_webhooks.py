@@ -447,7 +447,8 @@ def test_receiving_shares_one_database_and_wakes_the_worker(
                         state_database=str(tmp_path / "state.sqlite"))
     with receiving(settings) as (app, worker):
         (processor,) = StandIn.made
-        assert worker is not None and worker.running
+        assert worker is not None and not worker.running  # started once listening
+        worker.start()
         assert app.paths == ("/", "/cards", "/lucca")
         shared = processor.database
         assert app.inbox._database is shared  # type: ignore[union-attr]
@@ -458,6 +459,7 @@ def test_receiving_shares_one_database_and_wakes_the_worker(
             "Lucca-Timestamp": stamp, "Lucca-Signature": sign(stamp, body, LUCCA_SECRET)})
         assert answer.status_code == 202
         assert processor.called.wait(DEADLINE)  # woken by the event, not by a timer
+        worker.stop(DEADLINE)  # as the server's stop does
     assert not worker.running and processor.closed
     with pytest.raises(RuntimeError, match="closed"):
         app.inbox.counts()  # type: ignore[union-attr]
@@ -517,3 +519,30 @@ def test_a_hire_in_lucca_reaches_cards_through_serve(tmp_path: Path) -> None:
         assert status == 0, rest
         emails = {user.email for user in box.company.cards.users.values()}
         assert "ines.nouvelle@example.com" in emails
+
+
+def test_a_receiver_that_cannot_listen_applies_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+    import errno
+
+    from lucca_cards import Settings
+    from lucca_cards.cli import _webhooks
+    from lucca_cards.sync import events
+
+    StandIn.made = []
+    monkeypatch.setattr(events, "EventProcessor", StandIn)
+
+    def taken(*_: Any) -> Any:
+        raise OSError(errno.EADDRINUSE, "Address already in use")
+
+    monkeypatch.setattr(_webhooks, "_make_server", taken)
+    settings = Settings(lucca_webhook_secret=LUCCA_SECRET,
+                        state_database=str(tmp_path / "state.sqlite"))
+    args = argparse.Namespace(host="127.0.0.1", port=8080, debug=False)
+    with _webhooks.receiving(settings) as (app, worker):
+        status = _webhooks._listen_and_wait(app, worker, args, settings, threading.Event())
+    assert status == 2 and "Address already in use" in capsys.readouterr().err
+    (processor,) = StandIn.made
+    assert processor.rounds == [] and processor.closed  # never started, then closed

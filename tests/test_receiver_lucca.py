@@ -400,3 +400,26 @@ def test_the_challenge_is_answered_before_the_lucca_secret_is_configured(
         # Events need the secret; 503 is retried by Lucca, where 404 would suspend it.
         assert refused.status_code == 503 and "LUCCA_WEBHOOK_SECRET" in refused.get_data(
             as_text=True)
+
+
+def test_a_store_slower_than_its_deadline_answers_503_and_lucca_retries() -> None:
+    import threading as _threading
+
+    release, stored = _threading.Event(), []
+
+    class Stalled:  # a database held by another writer
+        def store(self, **event: object) -> bool:
+            release.wait(10)
+            stored.append(event["event_id"])
+            return True
+
+    handler = LuccaWebhookHandler(Stalled(), secret=SECRET, store_seconds=0,
+                                  clock=lambda: NOW)
+    body = json.dumps({"id": "slow-1", "type": "event", "topic": "employee.created",
+                       "occurredAt": "2025-01-01T08:34:20Z",
+                       "source": "https://acme.ilucca.net", "data": {"id": "416"}}).encode()
+    stamp = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    headers = {"Lucca-Timestamp": stamp, "Lucca-Signature": sign(stamp, body, SECRET)}
+    reply = handler.handle("POST", body, headers)
+    assert reply.status == 503 and "in time" in reply.json()["error"]
+    release.set()  # the store ends later: Lucca's redelivery is then a duplicate

@@ -159,7 +159,7 @@ def test_an_old_link_store_file_is_migrated_without_losing_a_link(tmp_path: Path
     assert sql_of(path, "SELECT version_num FROM lucca_cards_version") == [(HEAD,)]
     rows = sql_of(path, "SELECT * FROM links ORDER BY employee_id")
     assert [row[:4] for row in rows[:2]] == OLD_LINKS  # emails and link times too
-    assert [row[4:] for row in rows[:2]] == [(None,) * 4] * 2  # life-cycle columns: unknown
+    assert [row[4:] for row in rows[:2]] == [(None,) * 5] * 2  # life-cycle columns: unknown
     assert rows[2][:3] == ("418", "9c44-c", "new@acme.fr")
 
 

@@ -330,7 +330,7 @@ def test_a_0002_database_is_migrated_keeping_its_links_and_ledger(tmp_path: Path
             ("0003",)]
         row = raw.execute("SELECT * FROM links").fetchone()
         assert row == ("416", "u-416", "ana@acme.fr", "2026-03-01T08:00:00+00:00",
-                       None, None, None, None)
+                       None, None, None, None, None)
         indexes = {name for (name,) in raw.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'lucca_events'"
             " AND name NOT LIKE 'sqlite_%'")}

@@ -57,7 +57,7 @@ def test_the_three_events_of_a_hire_cost_one_run_and_are_all_applied(world: Worl
     report = events.process()
     assert [i.outcome for i in report.items] == [SyncOutcome.CREATED]
     assert world.box.cards.log.counts()["POST /v1/users"] == 1
-    assert world.box.lucca.log.counts()["GET /lucca-api/employees"] == 1
+    assert world.box.lucca.log.counts()["GET /lucca-api/employees"] == 2  # by id, by email
     statuses = {e.key: e.status for e in events.inbox.events()}
     assert [statuses[k] for k in keys] == ["applied"] * 3
     world.clear_logs()
@@ -84,17 +84,24 @@ def test_a_failed_change_stays_with_its_error_and_is_retried_after_the_backoff(
     assert memberships(world.box)["nina.nouvelle@acme.fr"] == [world.group_name("2")]
 
 
-def test_held_offboardings_wait_for_a_forced_run(world: World) -> None:
-    clock = Clock()
-    events = processor(world, clock, leavers="remove-from-groups")
-    leavers = world.active_linked(11)
-    for employee in leavers:
+def eleven_leavers(world: World) -> EventProcessor:
+    """Eleven leavers in groups (past the threshold), their events in the inbox."""
+    events = processor(world, Clock(), leavers="remove-from-groups")
+    for employee in [e for e in world.active_linked(100) if world.groups_of(e)][:11]:
         leave(world.box, employee)
         store(events.inbox, employee, "employment.updated")
+    return events
+
+
+def test_held_offboardings_wait_for_a_forced_run(world: World) -> None:
+    events = eleven_leavers(world)
     held = events.process()
     assert {i.outcome for i in held.items} == {SyncOutcome.HELD} and not held.ok
     assert events.inbox.counts()["held"] == 11
-    assert events.process().items == ()  # held events are not due
+    again = events.process()  # looked at again: still held, still nothing written
+    assert {i.outcome for i in again.items} == {SyncOutcome.HELD}
+    assert events.inbox.counts()["held"] == 11
+    assert not [e for e in world.box.cards.log.entries() if e["method"] == "PUT"]
     forced = events.process(force=True)
     assert {i.outcome for i in forced.items} == {SyncOutcome.OFFBOARDED}
     assert events.inbox.counts()["applied"] == 11
@@ -122,3 +129,36 @@ def test_a_dry_run_marks_nothing(world: World) -> None:
     assert report.dry_run and report.items[0].outcome is SyncOutcome.CREATED
     assert "POST /v1/users" not in world.box.cards.log.counts()
     assert events.inbox.counts()["pending"] == 1
+
+
+def test_held_events_are_applied_once_a_forced_nightly_offboarded_their_employees(
+        world: World) -> None:
+    events = eleven_leavers(world)
+    assert {i.outcome for i in events.process().items} == {SyncOutcome.HELD}
+    nightly = world.sync(leavers="remove-from-groups").run(hires=False, force=True)
+    assert len(nightly.of(SyncOutcome.OFFBOARDED)) == 11
+    world.clear_logs()
+    after = events.process()
+    assert {i.outcome for i in after.items} == {SyncOutcome.UNCHANGED}
+    assert events.inbox.counts()["applied"] == 11 and world.box.cards.log.counts() == {}
+
+
+def test_a_bug_on_one_employee_fails_only_their_events(world: World) -> None:
+    clock = Clock()
+    events = processor(world, clock)
+    good, poison = hire(world.box, "good@acme.fr", 2), hire(world.box, "poison@acme.fr", 2)
+    run = events.lifecycle.run
+
+    def buggy(ids: list[str], **options: object) -> object:
+        if poison in ids:
+            raise KeyError("a field the rules did not expect")
+        return run(ids, **options)  # type: ignore[arg-type]
+
+    events.lifecycle.run = buggy  # type: ignore[method-assign]
+    store(events.inbox, good)
+    store(events.inbox, poison)
+    events.process()
+    statuses = {e.employee_id: (e.status, e.last_error) for e in events.inbox.events()}
+    assert statuses[good] == ("applied", None)
+    assert statuses[poison][0] == "failed" and "KeyError" in (statuses[poison][1] or "")
+    assert "good@acme.fr" in memberships(world.box)

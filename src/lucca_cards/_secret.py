@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
@@ -52,14 +53,28 @@ def as_secret(value: str | Secret) -> Secret:
     return value if isinstance(value, Secret) else Secret(value)
 
 
+#: A password in a URL's query: the value, up to the next parameter.
+_QUERY_PASSWORD = re.compile(r"((?:^|[&;])(?:ssl)?password=)[^&;#]*", re.IGNORECASE)
+
+
 def without_password(url: str) -> str:
-    """Mask the password of a URL's credentials, as in a database URL.
+    """Mask the passwords of a URL: in its credentials, and in its query.
+
+    A query's ``password=`` and ``sslpassword=`` are masked too: libpq and SQLAlchemy
+    take them there.
 
     >>> without_password("postgresql+psycopg://sync:s3cret@db.internal/lucca")
     'postgresql+psycopg://sync:***@db.internal/lucca'
+    >>> without_password("postgresql+psycopg://sync@db/lucca?sslmode=require&password=s3cret")
+    'postgresql+psycopg://sync@db/lucca?sslmode=require&password=***'
     """
     scheme, found, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not found or not at or ":" not in credentials:
+    if not found:
         return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    rest, question, query = rest.partition("?")
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
+    if question:
+        query = _QUERY_PASSWORD.sub(r"\1***", query)
+    return f"{scheme}://{rest}{question}{query}"

@@ -124,3 +124,9 @@ def test_a_signature_made_for_another_tenant_secret_is_refused() -> None:
     assert check_request(body, headers, SECRET, now=NOW) == "the signature does not match"
     headers[SIGNATURE_HEADER] = sign(STAMP, body, SECRET)
     assert check_request(body, headers, SECRET, now=NOW) is None
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"])
+def test_an_occurred_at_past_the_last_date_is_refused_not_a_crash(when: str) -> None:
+    with pytest.raises(ValidationError, match="occurredAt is out of the range of dates"):
+        parse(json.dumps({**EVENT, "occurredAt": when}))

@@ -278,3 +278,20 @@ def test_the_served_lucca_route_answers_each_bad_input_rightly(
     assert LUCCA_SECRET.encode() not in answer
     for record in caplog.records:
         assert LUCCA_SECRET not in record.getMessage()
+
+
+def test_a_bug_below_the_app_is_a_json_500_naming_no_detail(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from werkzeug.test import Client
+
+    def broken(*_: Any) -> Any:  # a bug in the handler, not a database failure
+        raise AssertionError(f"{SECRET_MARK} in a bug's message")
+
+    with TrainingLedger(tmp_path / "ledger.sqlite") as ledger:
+        app = make_app(ledger, secret=f"{SECRET_MARK}-hostile")
+    app.handler.handle = broken  # type: ignore[method-assign,union-attr]
+    with caplog.at_level(logging.ERROR, logger="lucca_cards.receiver"):
+        answer = Client(app).post("/cards", data=b"{}")
+    assert answer.status_code == 500 and answer.json == {
+        "error": "internal error; deliver it again later"}
+    assert "AssertionError" in caplog.text and SECRET_MARK not in caplog.text

@@ -1,4 +1,4 @@
-"""``lucca-cards events process`` and ``events list``: the inbox of Lucca events.
+"""``lucca-cards events process``, ``list`` and ``prune``: the inbox of Lucca events.
 
 ``webhooks serve`` stores Lucca's events and, by default, applies them at once on a
 worker thread. ``events process`` applies what waits in the inbox once (for a receiver
@@ -8,16 +8,21 @@ run with ``--no-process``, or from cron after an outage); ``events list`` shows 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from typing import TextIO
 
 from .._untrusted import printable
 from ..config import Settings
-from ._args import add_config_option, add_group
-from ._output import cut, guarded, print_json, print_report
+from ._args import add_config_option, add_group, positive
+from ._output import cut, guarded, plural, print_json, print_report
 from ._state import add_state_option, open_state
 
 _STATUSES = ("pending", "failed", "held", "applied")
+#: Events ``events list`` shows by default (the newest).
+LISTED = 100
+#: Days of applied events ``events prune`` keeps by default (Lucca keeps two months).
+KEPT_DAYS = 60
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,12 +47,22 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "inbox, oldest first: when they occurred, their topic, employee and status.")
     listing.add_argument("--status", choices=_STATUSES, default=None,
                          help="only the events with this status")
-    for parser in (process, listing):
+    listing.add_argument("--newest", type=positive, default=LISTED, metavar="N",
+                         help=f"only the N newest events (default {LISTED})")
+    prune = actions.add_parser(
+        "prune", help="delete the applied events older than some days",
+        description="Delete the events applied more than --days days ago: the inbox keeps "
+        "every event until pruned, with the personal data of its body (Lucca keeps its "
+        "own two months). Run it from cron, e.g. daily.")
+    prune.add_argument("--days", type=positive, default=KEPT_DAYS, metavar="DAYS",
+                       help=f"keep the events applied in the last DAYS days ({KEPT_DAYS})")
+    for parser in (process, listing, prune):
         add_config_option(parser)
         add_state_option(parser)
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     process.set_defaults(run=lambda args: process_command(args))
     listing.set_defaults(run=lambda args: list_command(args))
+    prune.set_defaults(run=lambda args: prune_command(args))
 
 
 def process_command(args: argparse.Namespace, *, out: TextIO | None = None,
@@ -65,8 +80,9 @@ def process_command(args: argparse.Namespace, *, out: TextIO | None = None,
         print_report(report, args.json, out)
         return 0 if report.ok else 1
 
-    return guarded(command, err, interrupted="The events applied so far are marked; the "
-                   "others are still in the inbox for the next run.")
+    return guarded(command, err, interrupted="The events of the batch under way stay in the "
+                   "inbox (what was written stays written); the next run applies them, "
+                   "writing only what still differs.")
 
 
 def list_command(args: argparse.Namespace, *, out: TextIO | None = None,
@@ -80,13 +96,15 @@ def list_command(args: argparse.Namespace, *, out: TextIO | None = None,
         settings = Settings.load(args.config)
         with open_state(args, settings, create=False) as state:
             inbox = LuccaInbox(state)
-            events = list(inbox.events(args.status))
+            events = list(inbox.events(args.status, newest=args.newest, payloads=False))
             counts = inbox.counts()
         if args.json:
             print_json({"counts": counts, "events": [_row(e) for e in events]}, out)
             return 0
         shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "empty"
-        print(f"inbox: {shown}", file=out)
+        listed = sum(counts.values()) if args.status is None else counts.get(args.status, 0)
+        more = f" (the {len(events)} newest shown)" if len(events) < listed else ""
+        print(f"inbox: {shown}{more}", file=out)
         for event in events:
             error = f"  {cut(printable(event.last_error), 60)}" if event.last_error else ""
             print(f"{event.occurred_at:%Y-%m-%d %H:%M:%S}  {event.status:<8} "
@@ -95,6 +113,28 @@ def list_command(args: argparse.Namespace, *, out: TextIO | None = None,
         return 0
 
     return guarded(command, err, interrupted="Nothing was changed.")
+
+
+def prune_command(args: argparse.Namespace, *, out: TextIO | None = None,
+                  err: TextIO | None = None) -> int:
+    """Run ``lucca-cards events prune``; return the exit status."""
+    out, err = out or sys.stdout, err or sys.stderr
+
+    def command() -> int:
+        from ..state.inbox import LuccaInbox
+
+        settings = Settings.load(args.config)
+        cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=args.days)
+        with open_state(args, settings, create=False) as state:
+            deleted = LuccaInbox(state).prune(cutoff)
+        if args.json:
+            print_json({"deleted": deleted, "applied_before": cutoff.isoformat()}, out)
+        else:
+            print(f"events prune: {plural(deleted, 'event')} applied before "
+                  f"{cutoff:%Y-%m-%d %H:%M} UTC deleted", file=out)
+        return 0
+
+    return guarded(command, err, interrupted="Nothing was deleted, or all of it.")
 
 
 def _row(event: object) -> dict[str, object]:

@@ -13,6 +13,7 @@ import json
 import shlex
 import sys
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from .._untrusted import printable
 from ..config import Settings
@@ -79,7 +80,8 @@ def register_command(args: argparse.Namespace, *, out: TextIO | None = None,
 
     def command() -> int:
         with _client(args) as lucca:
-            taken = [e for e in lucca.webhook_endpoints.list() if e.webhook_url == args.url]
+            taken = [e for e in lucca.webhook_endpoints.list()
+                     if same_url(e.webhook_url or "", args.url)]
             if taken:
                 ids = ", ".join(printable(e.id) for e in taken)
                 print(f"lucca-cards: endpoint {ids} already sends to {printable(args.url)}; "
@@ -126,6 +128,11 @@ def _print_created(endpoint: WebhookEndpoint, as_json: bool, out: TextIO, err: T
         ]), file=out)
     print("lucca-cards: store the secret now; it is not shown again (lost: delete the "
           "endpoint and register again).", file=err)
+    if endpoint.status is not None and endpoint.status != "active":
+        print(f"lucca-cards: the endpoint is {printable(endpoint.status)}: Lucca's activation "
+              "challenge did not get an answer from the URL. Start the receiver (lucca-cards "
+              "webhooks serve, which answers it even before the secret is set), then check "
+              "with lucca-cards lucca-webhooks list.", file=err)
     return OK
 
 
@@ -181,3 +188,24 @@ def _as_dict(endpoint: WebhookEndpoint) -> dict[str, Any]:
             "business_establishment_ids": list(endpoint.business_establishment_ids),
             "created_at": endpoint.created_at.isoformat() if endpoint.created_at else None}
 
+
+def same_url(first: str, second: str) -> bool:
+    """Return whether two URLs reach the same receiver route.
+
+    Scheme and host in any case, the default port written or not, a trailing slash or not
+    (the receiver serves both).
+
+    >>> same_url("https://Hooks.example/lucca/", "https://hooks.example:443/lucca")
+    True
+    """
+    def key(url: str) -> tuple[str, str, int | None, str, str]:
+        parts = urlsplit(url.strip())
+        try:
+            port = parts.port
+        except ValueError:  # not a port: compared as it is written
+            port = None
+        port = port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+        return (parts.scheme.lower(), (parts.hostname or "").lower(), port,
+                parts.path.rstrip("/"), parts.query)
+
+    return key(first) == key(second)

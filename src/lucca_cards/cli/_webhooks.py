@@ -123,11 +123,12 @@ def serve_settings(args: argparse.Namespace) -> Settings:
 @contextlib.contextmanager
 def receiving(settings: Settings, *, process: bool = True,
               ) -> Iterator[tuple[ReceiverApp, InboxWorker | None]]:
-    """Open the state database and its stores, build the app, start the worker.
+    """Open the state database and its stores, build the app and the worker (not started).
 
-    The stores share one database. The worker runs when a Lucca secret is set and
-    ``process`` is true; it is stopped (bounded by :data:`DRAIN_SECONDS`) and everything
-    closed when the block ends.
+    The stores share one database. There is a worker when a Lucca secret is set and
+    ``process`` is true; the caller starts it once it listens, and stops it. When the
+    block ends, the clients and the database close, unless the worker is still applying
+    events (then the process is about to end: closing them under it would fail its work).
 
     Raises:
         ConfigurationError: the database cannot be opened, or a setting the event
@@ -136,20 +137,23 @@ def receiving(settings: Settings, *, process: bool = True,
     from ..receiver import InboxWorker, make_app
     from ..state import Database, LuccaInbox, TrainingLedger
 
-    with contextlib.ExitStack() as stack:
-        database = stack.enter_context(Database(settings.state_database))
+    closing = contextlib.ExitStack()
+    worker = None
+    try:
+        database = closing.enter_context(Database(settings.state_database))
         ledger = None if settings.cards_webhook_secret is None else TrainingLedger(database)
         inbox = None if settings.lucca_webhook_secret is None else LuccaInbox(database)
-        worker = None
         if inbox is not None and process:
-            worker = InboxWorker(_processor(settings, database, stack).process_due)
-            # Registered after the processor: the worker stops before its clients close.
-            stack.callback(worker.stop, DRAIN_SECONDS)
+            worker = InboxWorker(_processor(settings, database, closing).process_due)
         app = make_app(ledger, inbox=inbox, settings=settings,
                        on_lucca_event=None if worker is None else worker.wake)
-        if worker is not None:
-            worker.start()  # its first round applies what an earlier run left pending
         yield app, worker
+    finally:
+        if worker is not None and not worker.stop(0):
+            print(f"{PROG}: the worker was still applying events; the database and the "
+                  "clients are left to the end of the process", file=sys.stderr, flush=True)
+            closing.pop_all()
+        closing.close()
 
 
 def _processor(settings: Settings, database: Database, stack: contextlib.ExitStack[bool | None],
@@ -175,6 +179,8 @@ def _listen_and_wait(app: ReceiverApp, worker: InboxWorker | None, args: argpars
     except OSError as exc:  # taken, not allowed, or a host that is not an address here
         print(_port_message(exc, args.host, args.port), file=sys.stderr)
         return CONFIGURATION
+    if worker is not None:  # only once listening: a server that cannot start writes nothing
+        worker.start()  # its first round applies what an earlier run left pending
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name=f"receiver:{server.port}", daemon=True)
     thread.start()
@@ -215,11 +221,11 @@ def _first_line(url: str, app: ReceiverApp, worker: InboxWorker | None,
 
 def _stop(server: BaseWSGIServer, thread: threading.Thread,
           worker: InboxWorker | None) -> None:
-    """Stop the server and the worker together, within :data:`DRAIN_SECONDS`."""
+    """Stop the server and the worker together, within :data:`DRAIN_SECONDS` in all."""
     deadline = time.monotonic() + DRAIN_SECONDS
     if worker is not None:
         worker.stop(timeout=0)  # no new round; the one under way goes on meanwhile
-    stop_serving(server, thread)
+    stop_serving(server, thread, grace=DRAIN_SECONDS)
     if worker is not None and not worker.stop(max(0.0, deadline - time.monotonic())):
         print(f"{PROG}: the worker was still applying events after the grace; what it did "
               "not mark stays in the inbox for the next run", file=sys.stderr, flush=True)

@@ -154,8 +154,13 @@ def _occurred_at(payload: Mapping[str, Any], errors: dict[str, list[str]]) -> dt
         errors["occurredAt"] = [_wrong(value, "an ISO 8601 date-time")]
         return None
     # Lucca's timestamps are UTC; one without a zone is read so rather than refused.
-    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None \
-        else when.astimezone(dt.timezone.utc)
+    if when.tzinfo is None:
+        return when.replace(tzinfo=dt.timezone.utc)
+    try:
+        return when.astimezone(dt.timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past the last datetime in UTC
+        errors["occurredAt"] = ["is out of the range of dates"]
+        return None
 
 
 def _check_employee(topic: str, data: Mapping[str, Any], errors: dict[str, list[str]]) -> None:

@@ -128,8 +128,8 @@ def json_reply(status: int, fields: dict[str, Any],
 
 def too_large_reply(kind: str, size: int | None, limit: int) -> Reply:
     """Log and return the 413 of a ``kind`` (``cards``, ``lucca``) body over ``limit``."""
-    logger.info("%s webhook refused (413): body of %s bytes, over the limit of %d", kind,
-                "more than the limit" if size is None else size, limit)
+    logger.info("%s webhook refused (413): a body of %s, over the limit of %d bytes", kind,
+                "unknown length" if size is None else f"{size} bytes", limit)
     return json_reply(413, {"error": f"body too large: the limit is {limit} bytes"})
 
 

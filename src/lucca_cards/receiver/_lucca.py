@@ -22,6 +22,7 @@ an endpoint that is slow. Applying the event (Cards calls) is the inbox worker's
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -41,12 +42,18 @@ from ._cards import (
 
 logger = logging.getLogger("lucca_cards.receiver")
 
+
+class _StoreTimeoutError(Exception):
+    """The inbox did not store the event within ``store_seconds``."""
+
 #: How to give the Lucca webhook secret, for the error raised when there is none.
 LUCCA_SECRET_HINT = (
     "is not set; pass secret=…, set LUCCA_WEBHOOK_SECRET, or set webhook_secret under "
     "[lucca] in the TOML file (the secret lucca-cards lucca-webhooks register printed, or "
     "the one Lucca showed when the endpoint was declared)"
 )
+#: How long storing an event may take before the answer is a 503 (Lucca waits 3 s).
+STORE_SECONDS = 2.0
 #: The query parameters of the activation challenge, in the order they are looked for.
 CHALLENGE_PARAMETERS = ("echo", "challenge")
 # A challenge is a token: anything longer is not Lucca's, and is not echoed back.
@@ -98,6 +105,8 @@ class LuccaWebhookHandler:
         on_stored: called (without arguments) after each new event is stored, once its
             answer is decided: to wake the :class:`~lucca_cards.receiver.InboxWorker`. An
             exception it raises is logged, never answered.
+        store_seconds: how long storing may take (2 s) before the answer is a 503, which
+            Lucca retries: it waits 3 s for an answer.
 
     Raises:
         ConfigurationError: (``lucca_webhook_secret``) the secret is missing or blank.
@@ -122,12 +131,14 @@ class LuccaWebhookHandler:
         clock: Callable[[], datetime] | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         on_stored: Callable[[], None] | None = None,
+        store_seconds: float = STORE_SECONDS,
     ) -> None:
         self._secret = checked_lucca_secret(secret)
         self.max_body_bytes = checked_limit(max_body_bytes)
         self.inbox = inbox
         self._clock = clock or _utc_now
         self._on_stored = on_stored
+        self.store_seconds = store_seconds
 
     def __repr__(self) -> str:
         return f"LuccaWebhookHandler(max_body_bytes={self.max_body_bytes})"
@@ -219,10 +230,16 @@ class LuccaWebhookHandler:
         if event.employee_id is not None:
             said += f" (employee {shown(event.employee_id)})"
         try:
-            stored = bool(self.inbox.store(
+            stored = self._store_within(
                 source=event.source, event_id=event.id, topic=event.topic,
                 occurred_at=event.occurred_at, employee_id=event.employee_id,
-                payload=payload))
+                payload=payload)
+        except _StoreTimeoutError:
+            logger.error("lucca event %s not stored within %g s (the state database is "
+                         "busy); answered 503 so that Lucca retries", said,
+                         self.store_seconds)
+            return json_reply(503, {"error": "the event could not be stored in time; retry "
+                                             "later"})
         except Exception as error:  # any failure below: Lucca must retry, never see it
             # The class name only: a database error's text may quote the row (the body).
             logger.error("lucca event %s not stored (%s); answered 503 so that Lucca "
@@ -235,6 +252,32 @@ class LuccaWebhookHandler:
         logger.info("lucca event %s: stored, to apply", said)
         self._wake()
         return json_reply(202, {"status": "accepted"})
+
+    def _store_within(self, **fields: Any) -> bool:
+        """Store, giving up after ``store_seconds``: Lucca waits 3 s for its answer.
+
+        A database held by another writer (SQLite waits up to 30 s for it) or a stalled
+        PostgreSQL must cost a 503, which Lucca retries, not a timeout that counts
+        towards suspending the endpoint. The store still under way may end later; the
+        redelivery is then a duplicate, answered 202.
+        """
+        result: list[bool] = []
+        failure: list[Exception] = []
+
+        def store() -> None:
+            try:
+                result.append(bool(self.inbox.store(**fields)))
+            except Exception as error:  # handed to the request's thread
+                failure.append(error)
+
+        thread = threading.Thread(target=store, name="lucca-inbox-store", daemon=True)
+        thread.start()
+        thread.join(self.store_seconds)
+        if thread.is_alive():
+            raise _StoreTimeoutError
+        if failure:
+            raise failure[0]
+        return result[0]
 
     def _wake(self) -> None:
         if self._on_stored is None:

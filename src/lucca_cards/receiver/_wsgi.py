@@ -96,21 +96,28 @@ class ReceiverApp:
                  ) -> Iterable[bytes]:
         """Answer one request (the WSGI interface)."""
         request = Request(environ)
-        # "/cards/" too: a trailing slash typed in a settings page must not lose events.
-        path = request.path if request.path == "/" else request.path.removesuffix("/")
-        if self.handler is not None and path in CARDS_PATHS:
-            reply = self._cards(request, self.handler)
-        elif self.lucca_handler is not None and path == LUCCA_PATH:
-            reply = self._lucca(request, self.lucca_handler)
-        elif path == LUCCA_PATH:
-            reply = _lucca_unconfigured(request)
-        else:
-            # Scanners knock on every path: kept out of the INFO log.
-            logger.debug("not found (404): a request outside %s", ", ".join(self.paths))
-            reply = json_reply(404, {"error": f"not found: {self._where()}"})
+        try:
+            reply = self._route(request)
+        except Exception as error:  # a bug: one JSON line, never a page quoting the body
+            logger.error("receiver error (500): %s while answering a request",
+                         type(error).__name__)
+            reply = json_reply(500, {"error": "internal error; deliver it again later"})
         response = Response(reply.body, status=reply.status, headers=list(reply.headers),
                             content_type=reply.content_type)
         return response(environ, start_response)
+
+    def _route(self, request: Request) -> Reply:
+        # "/cards/" too: a trailing slash typed in a settings page must not lose events.
+        path = request.path if request.path == "/" else request.path.removesuffix("/")
+        if self.handler is not None and path in CARDS_PATHS:
+            return self._cards(request, self.handler)
+        if self.lucca_handler is not None and path == LUCCA_PATH:
+            return self._lucca(request, self.lucca_handler)
+        if path == LUCCA_PATH:
+            return _lucca_unconfigured(request)
+        # Scanners knock on every path: kept out of the INFO log.
+        logger.debug("not found (404): a request outside %s", ", ".join(self.paths))
+        return json_reply(404, {"error": f"not found: {self._where()}"})
 
     def _where(self) -> str:
         cards = "Cards events go to / or /cards" if self.handler is not None else ""

@@ -23,6 +23,7 @@ links = Table(
     Column("linked_at", Text, nullable=False),  # ISO 8601 text, as the first release wrote
     Column("created", Boolean),  # the integration created the Cards account
     Column("department_id", Text),  # the employee's department when last applied
+    Column("group_name", Text),  # the department group the integration put the account in
     Column("offboarded", Text),  # the LeaverAction value applied, if any
     Column("offboarded_at", Text),  # ISO 8601 text, like linked_at
 )
@@ -69,7 +70,7 @@ lucca_events = Table(
     Column("occurred_at", DateTime, nullable=False),  # naive UTC: events apply in this order
     Column("received_at", DateTime, nullable=False),  # naive UTC, the inbox's clock
     Column("employee_id", Text),
-    Column("payload", Text, nullable=False),  # the raw JSON body, as signed
+    Column("payload", Text, nullable=False),  # the JSON body as text (a BOM dropped)
     Column("status", Text, nullable=False),  # pending | applied | failed | held
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime),  # naive UTC; a failed event's retry

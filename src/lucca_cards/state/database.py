@@ -35,6 +35,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
+from .._secret import without_password
 from ..errors import ConfigurationError
 from . import _migrate
 from ._migrate import SETTING
@@ -79,7 +80,7 @@ class Database:
 
     def __init__(self, url_or_path: str | os.PathLike[str] = DEFAULT_DATABASE) -> None:
         url, shown = _parse(url_or_path)
-        self.url: str = url.render_as_string(hide_password=True)
+        self.url: str = _shown(url)
         # An in-memory SQLite database lives in one connection that every thread shares
         # (StaticPool): transactions must then take turns, which this lock ensures.
         self._single_connection = url.get_backend_name() == "sqlite" and _is_memory(url)
@@ -162,7 +163,12 @@ def _parse(url_or_path: str | os.PathLike[str]) -> tuple[URL, str]:
         url = None
     if url is None:  # raised here, not in the except: no foreign exception in the chain
         raise ConfigurationError(SETTING, f"is not a database URL; {_EXAMPLES}")
-    return url, repr(url.render_as_string(hide_password=True))
+    return url, repr(_shown(url))
+
+
+def _shown(url: URL) -> str:
+    """Return the URL as it may be shown: the credentials' and the query's passwords masked."""
+    return without_password(url.render_as_string(hide_password=True))
 
 
 def database_file(url_or_path: str | os.PathLike[str]) -> str | None:
@@ -299,8 +305,11 @@ def _problem(error: BaseException, shown: str, url: URL) -> str:
     # A driver may quote the URL it was given. A very short password is not searched for:
     # masking "p" would mangle every word of the message, and it is no secret to keep.
     reason = reason.replace(url.render_as_string(hide_password=False), shown.strip("'"))
-    if url.password and len(str(url.password)) >= 4:
-        reason = reason.replace(str(url.password), "***")
+    secrets = [url.password, url.query.get("password"), url.query.get("sslpassword")]
+    for secret in secrets:
+        for text in (secret if isinstance(secret, tuple) else (secret,)):
+            if text and len(str(text)) >= 4:
+                reason = reason.replace(str(text), "***")
     said = reason.lower()
     if isinstance(error, ImportError):
         return (f"the database driver for {shown} is not installed ({reason}); install it "

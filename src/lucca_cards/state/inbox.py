@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import attrs
-from sqlalchemy import Row, and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, update
 
 from ._fold import naive_utc
 from ._schema import lucca_events
@@ -224,19 +224,33 @@ class LuccaInbox(Store):
                 found[str(status)] = int(count)
         return found
 
-    def events(self, status: str | None = None) -> Iterator[InboxEvent]:
-        """Yield every event (of ``status`` only, if given) in the order they happened.
+    def events(self, status: str | None = None, *, newest: int | None = None,
+               payloads: bool = True) -> Iterator[InboxEvent]:
+        """Yield the events (of ``status`` only, if given) in the order they happened.
 
         The events come from one snapshot of the database, taken at the first ``next``.
+
+        Args:
+            status: only the events with this status.
+            newest: only the ``newest`` last ones (still yielded oldest first).
+            payloads: read the bodies too; without them (``payload`` is then ``""``) a
+                listing of a long-lived inbox reads a fraction of the bytes.
 
         Raises:
             ValueError: ``status`` is not one of :data:`STATUSES`.
         """
         if status is not None and status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
-        query = select(lucca_events).order_by(*_IN_ORDER)
+        columns = lucca_events.c if payloads else [
+            c for c in lucca_events.c if c.name != "payload"]
+        query = select(*columns)
         if status is not None:
             query = query.where(_columns.status == status)
+        if newest is not None:
+            latest = query.order_by(*(c.desc() for c in _IN_ORDER)).limit(newest).subquery()
+            query = select(*latest.c).order_by(*(latest.c[c.name] for c in _IN_ORDER))
+        else:
+            query = query.order_by(*_IN_ORDER)
         if self._database.single_connection:
             # One connection for every thread: holding it while the caller iterates would
             # block the receiver's threads, so an in-memory database is read in one go.
@@ -247,6 +261,18 @@ class LuccaInbox(Store):
         with self._database.reading() as connection:
             for row in connection.execute(query.execution_options(yield_per=_STREAM_BATCH)):
                 yield _event(row)
+
+    def prune(self, applied_before: datetime) -> int:
+        """Delete the events applied before ``applied_before`` (aware); return how many.
+
+        Lucca keeps its events two months; the inbox keeps them until pruned, with the
+        personal data of their bodies (``lucca-cards events prune`` from cron).
+        """
+        cutoff = applied_before.astimezone(timezone.utc).replace(tzinfo=None)
+        statement = delete(lucca_events).where(
+            _columns.status == APPLIED, _columns.applied_at < cutoff)
+        with self._database.writing() as connection:
+            return int(connection.execute(statement).rowcount or 0)
 
     def __repr__(self) -> str:
         return f"LuccaInbox({self._database.url!r})"
@@ -281,5 +307,6 @@ def _event(row: Row[Any]) -> InboxEvent:
         occurred_at=values["occurred_at"].replace(tzinfo=timezone.utc),  # NOT NULL columns
         received_at=values["received_at"].replace(tzinfo=timezone.utc),
         employee_id=values["employee_id"],
-        payload=values["payload"], status=values["status"], attempts=int(values["attempts"]),
+        payload=values.get("payload", ""), status=values["status"],
+        attempts=int(values["attempts"]),
         last_error=values["last_error"], next_attempt_at=_aware(values["next_attempt_at"]))

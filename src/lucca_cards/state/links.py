@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, func, select, update
 
 from ._schema import links
 from ._sql import upsert
@@ -38,12 +38,14 @@ class Link:
         employee_id: the Lucca employee.
         cards_user_id: the Cards account.
         email: the matching key the account was linked (or last changed) with.
-        created: whether the integration created the account (only such an account may
-            be deleted when a leaver is offboarded); ``False`` when it was linked, or
-            linked before this was recorded.
-        department_id: the employee's department when the link was made or last moved
-            (the department whose group a move leaves).
-        offboarded: the leaver rule applied (``report``, ``remove-from-groups``), if any.
+        created: whether the integration is known to have created the account (only such
+            an account may be deleted when a leaver is offboarded); ``False`` when it was
+            linked, or made before lucca-cards recorded it (migration 0003).
+        department_id: the employee's department when the link was made or last moved.
+        group_name: the department group the integration put the account in, if any:
+            the only group a move ever leaves.
+        offboarded: the leaver rule applied (``report``, ``remove-from-groups``,
+            ``delete``), if any.
     """
 
     employee_id: str
@@ -51,17 +53,21 @@ class Link:
     email: str
     created: bool = False
     department_id: str | None = None
+    group_name: str | None = None
     offboarded: str | None = None
 
 
 def _link(row: Sequence[Any]) -> Link:
-    employee, user, email, created, department, offboarded = row
+    employee, user, email, created, department, group, offboarded = row
     return Link(employee_id=str(employee), cards_user_id=str(user), email=str(email),
-                created=bool(created), department_id=department, offboarded=offboarded)
+                created=bool(created), department_id=department, group_name=group,
+                offboarded=offboarded)
 
 
 _COLUMNS = (links.c.employee_id, links.c.cards_user_id, links.c.email, links.c.created,
-            links.c.department_id, links.c.offboarded)
+            links.c.department_id, links.c.group_name, links.c.offboarded)
+#: The leaver rules that write to Cards (what the safety threshold counts).
+_WRITING_RULES = ("remove-from-groups", "delete")
 
 
 class LinkStore(Store):
@@ -102,7 +108,8 @@ class LinkStore(Store):
         return None if found is None else str(found)
 
     def record(self, employee_id: str, cards_user_id: str, email: str, *,
-               created: bool = False, department_id: str | None = None) -> None:
+               created: bool = False, department_id: str | None = None,
+               group_name: str | None = None) -> None:
         """Remember (or replace) the link of ``employee_id``; an offboarding is forgotten.
 
         Args:
@@ -113,17 +120,19 @@ class LinkStore(Store):
             department_id: the employee's department. An existing link to the same
                 account keeps the department it has: only a move (:meth:`moved`)
                 changes it, so that a move not yet applied is not forgotten.
+            group_name: the department group the account was just put in (or found in);
+                ``None`` keeps the one recorded for the same account.
         """
         with self._database.writing() as connection:
             before = self._get(connection, employee_id)
-            same = before is not None and before.cards_user_id == cards_user_id
-            if same and before is not None:
+            if before is not None and before.cards_user_id == cards_user_id:
                 created = created or before.created
                 department_id = before.department_id or department_id
+                group_name = group_name or before.group_name
             row = {"employee_id": employee_id, "cards_user_id": cards_user_id,
                    "email": email, "linked_at": self._now(), "created": created,
-                   "department_id": department_id, "offboarded": None,
-                   "offboarded_at": None}
+                   "department_id": department_id, "group_name": group_name,
+                   "offboarded": None, "offboarded_at": None}
             upsert(connection, links, row, keys=["employee_id"])
 
     def link(self, employee_id: str) -> Link | None:
@@ -137,26 +146,38 @@ class LinkStore(Store):
             return {link.employee_id: link
                     for link in map(_link, connection.execute(select(*_COLUMNS)))}
 
-    def moved(self, employee_id: str, department_id: str | None) -> None:
-        """Remember the employee's department after a move (or a return) was applied.
+    def moved(self, employee_id: str, department_id: str | None,
+              group_name: str | None) -> None:
+        """Remember the department and department group after a move (or a return).
 
         An offboarding is forgotten: the employee is at work again.
         """
-        self._update(employee_id, department_id=department_id, offboarded=None,
-                     offboarded_at=None)
+        self._update(employee_id, department_id=department_id, group_name=group_name,
+                     offboarded=None, offboarded_at=None)
 
     def changed_email(self, employee_id: str, email: str) -> None:
         """Remember the account's new email after an email change was applied."""
         self._update(employee_id, email=email)
 
     def offboard(self, employee_id: str, action: str) -> None:
-        """Remember that the leaver rule ``action`` was applied (it is not applied again)."""
-        self._update(employee_id, offboarded=action, offboarded_at=self._now())
+        """Remember that the leaver rule ``action`` was applied (it is not applied again).
 
-    def forget(self, employee_id: str) -> None:
-        """Drop the link of ``employee_id`` (its account was deleted)."""
-        with self._database.writing() as connection:
-            connection.execute(delete(links).where(links.c.employee_id == employee_id))
+        The link stays (a deleted account's too): the safety threshold counts the recent
+        offboardings, and a returning employee is matched again by email.
+        """
+        values: dict[str, str | None] = {"offboarded": action, "offboarded_at": self._now()}
+        if action in _WRITING_RULES:  # the account left its groups, or is gone
+            values["group_name"] = None
+        self._update(employee_id, **values)
+
+    def offboarded_since(self, since: dt.datetime) -> int:
+        """Count the accounts offboarded by a writing rule since ``since`` (aware)."""
+        stamp = since.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+        with self._database.reading() as connection:
+            return int(connection.scalar(
+                select(func.count()).select_from(links).where(
+                    links.c.offboarded.in_(_WRITING_RULES), links.c.offboarded_at >= stamp))
+                or 0)
 
     def _update(self, employee_id: str, **values: str | None) -> None:
         with self._database.writing() as connection:

@@ -101,7 +101,7 @@ class AccountWriter:
         return self._linked(row, user, group)
 
     def _linked(self, row: UserRow, user: CardsUser, group: GroupTarget | None) -> SyncItem:
-        self._link(row, user)
+        self._link(row, user, group=group)
         already = row.state is UserState.ALREADY_LINKED
         outcome = SyncOutcome.UNCHANGED if already else SyncOutcome.LINKED
         return _item(row, outcome, group, user=user)
@@ -117,7 +117,7 @@ class AccountWriter:
             notify=self.options.notify, connection_mode=self.options.connection_mode,
             groups=groups,
         )
-        self._link(row, user, created=True)
+        self._link(row, user, created=True, group=group)
         if group is not None:
             group.learn(user)
         return _item(row, SyncOutcome.CREATED, group, user=user)
@@ -131,14 +131,17 @@ class AccountWriter:
         if group.holds(user):  # someone added them since the sweep
             return self._linked(row, user, group)
         user = self._cards.users.update(user.id, groups=[*user.groups, group.ref()])
-        self._link(row, user)
+        self._link(row, user, group=group)
         group.learn(user)
         return _item(row, SyncOutcome.ADDED_TO_GROUP, group, user=user)
 
-    def _link(self, row: UserRow, user: CardsUser, *, created: bool = False) -> None:
+    def _link(self, row: UserRow, user: CardsUser, *, created: bool = False,
+              group: GroupTarget | None = None) -> None:
+        """Record the link; with the department group the account is in, if any."""
         if not self.options.dry_run:
             self._links.record(row.employee.id, user.id, row.email or "", created=created,
-                               department_id=row.employee.department_id)
+                               department_id=row.employee.department_id,
+                               group_name=group.name if group is not None else None)
 
 
 def _item(

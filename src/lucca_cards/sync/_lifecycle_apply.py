@@ -54,7 +54,8 @@ class ChangeWriter:
         if change.kind is ChangeKind.UPDATE:
             return self._update(change)
         if change.relink and not self.dry_run and change.employee is not None:
-            self._links.moved(change.employee_id, change.employee.department_id)
+            self._links.moved(change.employee_id, change.employee.department_id,
+                              change.group_after)
         return _item(change, SyncOutcome.UNCHANGED, change.reason)
 
     def _update(self, change: Change) -> SyncItem:
@@ -78,28 +79,30 @@ class ChangeWriter:
                 change.join.learn(account)
         if change.new_email is not None:
             self._links.changed_email(change.employee_id, change.new_email)
-        self._links.moved(change.employee_id, employee.department_id)
+        self._links.moved(change.employee_id, employee.department_id, change.group_after)
         return _item(change, SyncOutcome.UPDATED, said, account)
 
     def _offboard(self, change: Change) -> SyncItem:
         account = change.account
         assert account is not None  # a leaver to offboard has a linked account
         rule = self._leavers
-        if rule is LeaverAction.REPORT:
-            if not self.dry_run:
+        if rule is LeaverAction.REPORT or (
+                rule is LeaverAction.REMOVE_FROM_GROUPS and not account.groups):
+            if not self.dry_run:  # applied: not reported again
                 self._links.offboard(change.employee_id, rule.value)
-            return _item(change, SyncOutcome.REPORTED,
-                         "left the company; the leaver rule is 'report': nothing written")
+            if rule is LeaverAction.REPORT:
+                return _item(change, SyncOutcome.REPORTED, "left the company; the leaver "
+                             "rule is 'report': nothing written")
+            return _item(change, SyncOutcome.UNCHANGED,
+                         "left the company; the account is in no group: nothing to remove")
         if self.dry_run:
             return _item(change, SyncOutcome.OFFBOARDED, _offboarding(rule, account))
         if rule is LeaverAction.DELETE:
             with contextlib.suppress(NotFoundError):  # deleted in Cards meanwhile: as wanted
                 self._cards.users.delete(account.id)
-            self._links.forget(change.employee_id)
         else:
-            if account.groups:  # one already in no group needs no write
-                self._cards.users.update(account.id, groups=[])
-            self._links.offboard(change.employee_id, rule.value)
+            self._cards.users.update(account.id, groups=[])
+        self._links.offboard(change.employee_id, rule.value)
         return _item(change, SyncOutcome.OFFBOARDED, _offboarding(rule, account))
 
 
@@ -115,6 +118,8 @@ def _said(change: Change) -> str:
     parts = []
     if change.new_email is not None:
         parts.append(f"email changed to {change.new_email!r}")
+    elif change.email_problem is not None:
+        parts.append(change.email_problem)
     if change.leave is not None:
         parts.append(f"left the group {change.leave!r}")
     if change.join is not None:

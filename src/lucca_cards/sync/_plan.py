@@ -112,8 +112,9 @@ def _row(
     if linked is not None and match_key(linked.email) != key:
         # A new email in Lucca: the life-cycle rules change the account's email; creating
         # a second account for the new one would split the learner in two.
-        reason = (f"their linked Cards account has another email ({linked.email!r}); the "
-                  "life-cycle sync changes it (lucca-cards sync, or Lucca's events)")
+        reason = (f"their linked Cards account has another email ({linked.email!r}): the "
+                  "life-cycle sync changes it, or reports why it cannot; no second "
+                  "account is made")
         return UserRow(employee=employee, state=UserState.CANNOT_BE_IMPORTED, reason=reason)
     accounts = directory.find(key)
     if len(accounts) > 1:

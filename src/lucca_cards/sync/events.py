@@ -8,10 +8,11 @@ the life-cycle rules, so the events of one change (a hire sends three) cost one 
 
 An event is marked applied only once its employee's change is written (or needed
 nothing). One whose change failed stays in the inbox with the error and is retried with
-a backoff (30 s, doubling, at most an hour); one held by the safety threshold waits for
-a forced run. A process killed between storing and applying loses nothing: the events
-are still pending, and applying them twice converges (Lucca and the links say what is
-done).
+a backoff (30 s, doubling, at most an hour); one held by the safety threshold is looked
+at again on every run, and applied once a forced run (``events process --force``, or a
+forced ``sync`` that offboarded its employee) has made its change. A process killed
+between storing and applying loses nothing: the events are still pending, and applying
+them twice converges (Lucca and the links say what is done).
 """
 
 from __future__ import annotations
@@ -91,15 +92,19 @@ class EventProcessor:
         """Apply every due event now; return the report of their employees' changes.
 
         Args:
-            force: apply the offboardings held by the safety threshold too (and the
-                held events), even past it.
+            force: apply the offboardings even past the safety threshold (the held events
+                are looked at again on every run, and applied once their change is).
             dry_run: write nothing and mark nothing; the report is the plan.
         """
-        reports = []
-        for _ in range(100):  # each batch marks its events: the loop ends
-            events = self.inbox.due(BATCH, include_held=force)
+        reports: list[SyncReport] = []
+        seen: set[tuple[str, str]] = set()
+        for _ in range(100):
+            # Held events are looked at again every time: a forced nightly sync may have
+            # offboarded their employees since (then they are applied with nothing to do).
+            events = [e for e in self.inbox.due(BATCH, include_held=True) if e.key not in seen]
             if not events:
                 break
+            seen.update(e.key for e in events)
             reports.append(self._apply(events, force=force, dry_run=dry_run))
             if dry_run or len(events) < BATCH:
                 break
@@ -124,12 +129,26 @@ class EventProcessor:
     def _apply(self, events: Sequence[InboxEvent], *, force: bool,
                dry_run: bool) -> SyncReport:
         ids = list(dict.fromkeys(e.employee_id for e in events if e.employee_id))
+        deleted = {e.employee_id for e in events
+                   if e.employee_id and e.topic == "employee.deleted"}
         try:
-            report = self.lifecycle.run(ids, force=force, dry_run=dry_run)
+            report = self.lifecycle.run(ids, deleted=deleted, force=force, dry_run=dry_run)
         except LuccaCardsError as error:  # Lucca or Cards could not be read at all
             if not dry_run:
                 self._failed(events, str(error))
             return _stopped(dry_run, f"the events were not applied ({error}); they are "
+                            "retried later")
+        except Exception as error:  # a bug: one employee's data must not block the others
+            if len(ids) > 1:
+                return _merged([self._apply([e for e in events if e.employee_id == i],
+                                            force=force, dry_run=dry_run)
+                                for i in ids], dry_run)
+            said = f"{type(error).__name__} while applying them (a bug in lucca-cards)"
+            _log.error("employee %s: the events were not applied: %s",
+                       ids[0] if ids else "-", said)
+            if not dry_run:
+                self._failed(events, said)
+            return _stopped(dry_run, f"the events were not applied: {said}; they are "
                             "retried later")
         if not dry_run:
             self._mark(events, report)

@@ -18,15 +18,18 @@ The rules (see :mod:`._lifecycle_plan`):
 * **leaver** (deactivated, deleted, or no longer visible): the leaver rule
   (``report``, ``remove-from-groups`` or ``delete``; ``delete`` only ever deletes an
   account the integration created);
-* **safety threshold**: a run that would offboard more than ``max_offboarded`` accounts
-  *and* more than ``max_offboarded_share`` of the linked ones holds every offboarding,
-  unless forced: an empty or partial answer from Lucca never empties Cards.
+* **safety threshold**: a run that would offboard (with those offboarded in the last 24
+  hours) more than ``max_offboarded`` accounts or more than ``max_offboarded_share`` of
+  the linked ones holds every offboarding, unless forced: an empty or partial answer from
+  Lucca never empties Cards.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import attrs
@@ -40,7 +43,17 @@ from ..lucca.models import Department, Employee
 from ..state.links import Link
 from ._accounts import ImportOptions, Progress
 from ._lifecycle_apply import ChangeWriter
-from ._lifecycle_plan import AT_WORK, LEFT, Change, ChangeKind, Context, decide
+from ._lifecycle_plan import (
+    AT_WORK,
+    LEFT,
+    OUT_OF_SIGHT,
+    Change,
+    ChangeKind,
+    Context,
+    decide,
+    keep_claimed,
+)
+from ._offboarding_limit import OffboardingLimit
 from ._plan import CardsDirectory
 from ._rules import match_key
 from .links import LinkStore
@@ -48,6 +61,10 @@ from .report import SyncReport
 
 #: How long a run reuses the departments it read (their names name the groups).
 DEPARTMENTS_TTL = 300.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class LifecycleSync:
@@ -62,6 +79,7 @@ class LifecycleSync:
         max_offboarded, max_offboarded_share: the safety threshold (10 and 0.05).
         notify, connection_mode: how hires are created (as the user import).
         clock: monotonic seconds, for the departments' cache.
+        now: the current time (aware), for the safety threshold's 24 hours.
 
     >>> sync = LifecycleSync.from_settings(settings, lucca, cards, links)  # doctest: +SKIP
     >>> print(sync.run(["416"]))                                           # doctest: +SKIP
@@ -81,13 +99,15 @@ class LifecycleSync:
         notify: bool = False,
         connection_mode: ConnectionMode | str = ConnectionMode.PASSWORD,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.lucca, self.cards, self.links = lucca, cards, links
         self.leavers, self.scope = LeaverAction(leavers), DepartmentScope(departments)
-        self.max_offboarded, self.max_offboarded_share = max_offboarded, max_offboarded_share
+        self.limit = OffboardingLimit(max_offboarded=max_offboarded,
+                                      max_offboarded_share=max_offboarded_share)
         # Checked now, not at the first hire.
         self._import = ImportOptions(notify=notify, connection_mode=connection_mode)
-        self._clock = clock
+        self._clock, self._now = clock, now
         self._departments: tuple[float, dict[str, Department]] | None = None
 
     @classmethod
@@ -106,40 +126,47 @@ class LifecycleSync:
         return cls(lucca, cards, links, **values)
 
     def plan(self, employee_ids: Iterable[str | int] | None = None, *,
-             hires: bool = True) -> list[Change]:
+             hires: bool = True, deleted: Iterable[str] = ()) -> list[Change]:
         """Return what a run would do, employee by employee, without writing.
 
         Args:
             employee_ids: the employees to look at (``None``: every employee Lucca lists
-                and every linked one).
+                and every linked one: one missing from Lucca was deleted).
             hires: import the employees at work who have no linked account; the nightly
                 sync leaves them to its users import.
+            deleted: employees whose deletion Lucca announced (``employee.deleted``): only
+                those are leavers when missing from an answer by id.
         """
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="LifecycleSync")
         employees = self._employees(wanted)
         links = self.links.links()
         ids = wanted if wanted is not None else _everyone(employees, links, hires)
-        if not any(_may_change(employees.get(i), links.get(i), self.leavers, hires)
-                   for i in ids):
+        gone = frozenset(deleted) if wanted is not None else frozenset(ids)
+        if not any(_may_change(employees.get(i), links.get(i), self.leavers, hires,
+                               i in gone) for i in ids):
             return [decide_unchanged(i, employees.get(i), links.get(i)) for i in ids]
+        directory = CardsDirectory(self.cards.users.list())
         context = Context(
-            directory=CardsDirectory(self.cards.users.list()),
+            directory=directory,
             departments=self._department_index() if self.scope is not DepartmentScope.NONE
             else {},
             links=self.links, scope=self.scope, leavers=self.leavers, hires=hires,
-            linked_emails={link.email: link.employee_id for link in links.values()},
+            in_use=_in_use(links, _leaving(ids, employees, gone)), complete=wanted is None,
+            deleted=gone,
+            shared_emails=self._shared_emails(employees, links, hires, complete=wanted is None),
         )
-        return [decide(i, employees.get(i), links.get(i), context) for i in ids]
+        return keep_claimed([decide(i, employees.get(i), links.get(i), context) for i in ids])
 
     def run(self, employee_ids: Iterable[str | int] | None = None, *, hires: bool = True,
-            force: bool = False, dry_run: bool = False,
+            deleted: Iterable[str] = (), force: bool = False, dry_run: bool = False,
             progress: Progress | None = None) -> SyncReport:
         """Apply the rules to ``employee_ids`` (``None``: everyone); return the report.
 
         Args:
             employee_ids: the employees to look at (``None``: everyone, see :meth:`plan`).
             hires: import the employees at work who have no linked account.
+            deleted: employees whose deletion Lucca announced (see :meth:`plan`).
             force: apply the offboardings even past the safety threshold.
             dry_run: write nothing; the report is the plan.
             progress: called as ``progress(done, total)`` after each employee.
@@ -148,8 +175,10 @@ class LifecycleSync:
         converges (Lucca is read again, and the links say what was done).
         """
         options = attrs.evolve(self._import, dry_run=dry_run)
-        changes = self.plan(employee_ids, hires=hires)
-        held, notes = self._safety(changes, force)
+        changes = self.plan(employee_ids, hires=hires, deleted=deleted)
+        leaving = sum(1 for c in changes if c.kind is ChangeKind.LEAVE)
+        held, notes = (None, []) if self.leavers is LeaverAction.REPORT else \
+            self.limit.check(leaving, self.links, self._now(), force)
         writer = ChangeWriter(self.cards, self.links, options, self.leavers)
         items = []
         for done, change in enumerate(changes, start=1):
@@ -158,22 +187,29 @@ class LifecycleSync:
                 progress(done, len(changes))
         return SyncReport(operation="lifecycle", dry_run=dry_run, items=items, notes=notes)
 
-    def _safety(self, changes: Sequence[Change], force: bool) -> tuple[str | None, list[str]]:
-        """Return why the offboardings are held (``None``: they go), and the notes."""
-        leaving = sum(1 for c in changes if c.kind is ChangeKind.LEAVE)
-        if self.leavers is LeaverAction.REPORT or not leaving:
-            return None, []
-        linked = sum(1 for link in self.links.links().values() if not link.offboarded)
-        limit = max(self.max_offboarded, self.max_offboarded_share * linked)
-        if leaving <= limit:
-            return None, []
-        said = (f"safety stop: {leaving} accounts would be offboarded, more than "
-                f"{self.max_offboarded} and {self.max_offboarded_share:.0%} of the {linked} "
-                "linked accounts")
-        if force:
-            return None, [f"{said}; forced, so they were"]
-        return (f"{said}; nothing was offboarded: check Lucca, then run again with --force",
-                [f"{said}: the offboardings are held until a forced run"])
+    def _shared_emails(self, employees: dict[str, Employee], links: dict[str, Link],
+                       hires: bool, *, complete: bool) -> dict[str, list[str]]:
+        """Return the matching keys of the hires that other employees at work share too.
+
+        The whole company read: from it. A few employees read by id: Lucca is asked, in
+        one call per 100 hires, for the employees at work with their emails (the user
+        import refuses an email two employees share; so must a hire).
+        """
+        hiring = [e for e in employees.values() if hires and e.status in AT_WORK and e.email
+                  and (links.get(e.id) is None or links[e.id].offboarded)]
+        if not hiring:
+            return {}
+        # ASSUMPTION (lucca-api.md B6): the email filter matches exactly. An email that
+        # differs only in case is not found here; the nightly users import, which reads
+        # everyone, reports both employees then.
+        found = employees.values() if complete else self.lucca.employees.list(
+            email=[e.email for e in hiring if e.email], status=list(AT_WORK))
+        by_key: dict[str, list[str]] = defaultdict(list)
+        for employee in found:
+            key = match_key(employee.email)
+            if key is not None and employee.status in AT_WORK:
+                by_key[key].append(employee.id)
+        return {key: ids for key, ids in by_key.items() if len(ids) > 1}
 
     def _employees(self, wanted: Sequence[str] | None) -> dict[str, Employee]:
         if wanted is not None and not wanted:
@@ -190,6 +226,22 @@ class LifecycleSync:
         return self._departments[1]
 
 
+def _leaving(ids: Sequence[str], employees: dict[str, Employee],
+             gone: frozenset[str]) -> set[str]:
+    """Return the employees this run sees leaving (deactivated, or gone from Lucca)."""
+    return {i for i in ids if (employees.get(i) is None and i in gone)
+            or (i in employees and employees[i].status == LEFT)}
+
+
+def _in_use(links: dict[str, Link], leaving: set[str]) -> dict[str, list[str]]:
+    """Cards account id → the employees linked to it, neither offboarded nor leaving."""
+    found: dict[str, list[str]] = defaultdict(list)
+    for link in links.values():
+        if not link.offboarded and link.employee_id not in leaving:
+            found[link.cards_user_id].append(link.employee_id)
+    return dict(found)
+
+
 def _everyone(employees: dict[str, Employee], links: dict[str, Link],
               hires: bool) -> list[str]:
     """Every linked employee, and the others too when hires are imported."""
@@ -198,18 +250,22 @@ def _everyone(employees: dict[str, Employee], links: dict[str, Link],
 
 
 def _may_change(employee: Employee | None, link: Link | None, leavers: LeaverAction,
-                hires: bool) -> bool:
+                hires: bool, gone: bool) -> bool:
     """Whether Cards must be read for this employee (else nothing can change)."""
     if link is None:
         return hires and employee is not None and employee.status in AT_WORK
-    if employee is None or employee.status == LEFT:
+    if employee is None:
+        return gone and link.offboarded != leavers.value
+    if employee.status == LEFT:
         return link.offboarded != leavers.value
     return (bool(link.offboarded) or employee.department_id != link.department_id
-            or match_key(employee.email) != link.email)
+            or link.department_id is None or match_key(employee.email) != link.email)
 
 
 def decide_unchanged(employee_id: str, employee: Employee | None,
                      link: Link | None) -> Change:
     """Return the change of an employee nothing happened to (Cards was not read)."""
+    reason = (OUT_OF_SIGHT if employee is None and link is not None and not link.offboarded
+              else "nothing changed since the last run")
     return Change(employee_id=employee_id, employee=employee, link=link,
-                  kind=ChangeKind.NONE, reason="nothing changed since the last run")
+                  kind=ChangeKind.NONE, reason=reason)

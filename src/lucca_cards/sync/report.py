@@ -37,7 +37,8 @@ class SyncOutcome(str, enum.Enum):
     ADDED_TO_GROUP = "added_to_group"
     """An existing account joined the department's group (its other groups kept)."""
     UPDATED = "updated"
-    """The employee file's training occurrences were rewritten (statistics publish)."""
+    """Something of the item was rewritten: the employee file's training occurrences
+    (statistics publish), or the account's email or department groups (life cycle)."""
     UNCHANGED = "unchanged"
     """Nothing to do: already linked (and already in the group), or the file up to date."""
     DEFERRED = "deferred"
@@ -74,7 +75,8 @@ class SyncItem:
         outcome: what happened.
         reason: why it was skipped, or the error when it failed.
         cards_user_id: the Cards account, when there is one.
-        group: the Cards group concerned (department imports).
+        group: the Cards group concerned (department imports; the department group a
+            hire or a mover joins).
     """
 
     employee_id: str

@@ -2,8 +2,9 @@
 
 * ``lucca_events``: every Lucca webhook event received, once per ``source`` + ``id``, with
   where it stands (``pending``, ``applied``, ``failed`` with its next attempt, ``held``);
-* ``links`` gains four nullable columns: whether the integration created the account, the
-  employee's department when last applied, and the offboarding applied, with its time.
+* ``links`` gains five nullable columns: whether the integration created the account, the
+  employee's department when last applied, the department group the integration put the
+  account in, and the offboarding applied, with its time.
   Added columns only: every link of revisions 0001 and 0002 stays as it was.
 """
 
@@ -17,7 +18,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-_LINK_COLUMNS = ("created", "department_id", "offboarded", "offboarded_at")
+_LINK_COLUMNS = ("created", "department_id", "group_name", "offboarded", "offboarded_at")
 
 
 def upgrade() -> None:
@@ -41,6 +42,7 @@ def upgrade() -> None:
     # SQLite adds a nullable column in place (ALTER TABLE … ADD COLUMN): no table copy.
     op.add_column("links", sa.Column("created", sa.Boolean()))
     op.add_column("links", sa.Column("department_id", sa.Text()))
+    op.add_column("links", sa.Column("group_name", sa.Text()))
     op.add_column("links", sa.Column("offboarded", sa.Text()))
     op.add_column("links", sa.Column("offboarded_at", sa.Text()))
 
