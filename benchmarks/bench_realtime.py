@@ -5,12 +5,12 @@ clients at the SDK's default rates (40 and 60 a minute), with their real rate li
 The fake Lucca signs and POSTs its events to a receiver served on loopback, which stores
 them in a SQLite file and wakes its worker. Each hire waits until the previous one is
 applied (the queue is empty), and the time is measured from the hire until the account
-exists in Cards, in the hire's department group; the next hire comes 2 s after the
-previous one is applied, once the rate limiters are idle. The first hire warms the
-departments' cache (one extra Lucca call) and is shown apart. Target: under 2 s.
+exists in Cards, in the hire's department group. Each hire comes after 3 quiet seconds
+(the queue empty, the rate limiters idle; after the start, the worker has read the
+departments and the Cards groups ahead). Target: under 2 s.
 
 Run: ``.venv/bin/python benchmarks/bench_realtime.py [HIRES]`` (default 5; each takes
-about three seconds).
+about four seconds).
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from lucca_cards.sync.events import EventProcessor
 from lucca_cards.sync.lifecycle import LifecycleSync
 
 SECRET = "bench-lucca-endpoint-secret"
-#: The quiet time between two hires.
-IDLE = 2.0
+#: The quiet time before each hire: two of Lucca's 1.5 s intervals, as the sandbox's token
+#: endpoint shares the tenant's host, so its limiter (Lucca's is another host).
+IDLE = 3.0
 
 
 def measure(hires: int) -> list[float]:
@@ -66,6 +67,9 @@ def measure(hires: int) -> list[float]:
 
 
 def _one(box: Sandbox, inbox: LuccaInbox, applied: threading.Condition, n: int) -> float:
+    # A quiet moment first, as before any hire: the rate limiters idle (one call every
+    # 1.5 s to Lucca, 1 s to Cards), the worker's read-ahead done after a start.
+    time.sleep(IDLE)
     department = sorted(box.company.lucca.departments)[n % 3]
     email = f"bench.hire{n}@example.com"
     start = time.perf_counter()
@@ -77,9 +81,6 @@ def _one(box: Sandbox, inbox: LuccaInbox, applied: threading.Condition, n: int) 
     latency = time.perf_counter() - start
     with applied:  # the rest of the hire's events, so that the queue is empty again
         applied.wait_for(lambda: inbox.counts()["pending"] == 0, timeout=30)
-    # …and the rate limiters idle, as after any quiet moment (one call every 1.5 s to
-    # Lucca, 1 s to Cards): back-to-back hires measure the limits, not the latency.
-    time.sleep(IDLE)
     return latency
 
 
@@ -89,11 +90,9 @@ def _has_account(box: Sandbox, email: str) -> bool:
 
 def main() -> None:
     hires = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    latencies = measure(hires + 1)
-    first, rest = latencies[0], latencies[1:]
-    print(f"first hire (departments read):  {first:.2f} s")
-    print(f"next {len(rest)} hires, queue empty:  median {statistics.median(rest):.2f} s, "
-          f"max {max(rest):.2f} s  (target < 2 s)")
+    latencies = measure(hires)
+    print(f"{hires} hires, queue empty: median {statistics.median(latencies):.2f} s, max "
+          f"{max(latencies):.2f} s, first {latencies[0]:.2f} s  (target < 2 s)")
 
 
 if __name__ == "__main__":

@@ -104,14 +104,15 @@ def test_a_signed_event_is_stored_pending_and_answered_202(
     assert woken == ["wake"]
 
 
-def test_a_duplicate_is_202_duplicate_and_wakes_nobody(
+def test_a_duplicate_is_202_duplicate_and_wakes_the_worker_again(
         handler: LuccaWebhookHandler, inbox: LuccaInbox, woken: list[str]) -> None:
     body = event()
     handler.handle("POST", body, signed(body))
     again = handler.handle("POST", body, signed(body, "2026-03-02T09:01:00Z"))
     assert (again.status, again.json()) == (202, {"status": "duplicate"})
     assert inbox.counts()["pending"] == 1
-    assert woken == ["wake"]
+    # Stored once; the worker woken each time (a store that ended late woke nobody).
+    assert woken == ["wake", "wake"]
 
 
 def test_events_of_job_positions_name_their_employee(handler: LuccaWebhookHandler,
@@ -423,3 +424,37 @@ def test_a_store_slower_than_its_deadline_answers_503_and_lucca_retries() -> Non
     reply = handler.handle("POST", body, headers)
     assert reply.status == 503 and "in time" in reply.json()["error"]
     release.set()  # the store ends later: Lucca's redelivery is then a duplicate
+
+
+def test_stalled_stores_are_bounded_and_a_redelivery_wakes_the_worker(
+        inbox: LuccaInbox) -> None:
+    import threading as _threading
+
+    release, woken = _threading.Event(), []
+
+    class Stalled:
+        def store(self, **event: object) -> bool:
+            release.wait(10)
+            return False  # stored meanwhile by the first try
+
+    handler = LuccaWebhookHandler(Stalled(), secret=SECRET, store_seconds=0,
+                                  clock=lambda: NOW, on_stored=lambda: woken.append("w"))
+    stamp = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def deliver(event_id: str) -> Any:
+        body = json.dumps({"id": event_id, "type": "event", "topic": "employee.created",
+                           "occurredAt": "2025-01-01T08:34:20Z",
+                           "source": "https://acme.ilucca.net", "data": {"id": "416"}}).encode()
+        return handler.handle("POST", body, {"Lucca-Timestamp": stamp,
+                                             "Lucca-Signature": sign(stamp, body, SECRET)})
+
+    answers = [deliver(f"stall-{n}").status for n in range(_lucca.MAX_STORES + 5)]
+    assert answers == [503] * (_lucca.MAX_STORES + 5)
+    assert sum(t.name == "lucca-inbox-store" for t in _threading.enumerate()) \
+        <= _lucca.MAX_STORES
+    release.set()  # the database answers again: the stalled stores end
+    for thread in _threading.enumerate():
+        if thread.name == "lucca-inbox-store":
+            thread.join(10)
+    handler.store_seconds = 5
+    assert deliver("stall-0").json() == {"status": "duplicate"} and woken == ["w"]

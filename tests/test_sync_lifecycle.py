@@ -31,10 +31,12 @@ def test_a_hire_gets_an_account_in_their_departments_group_with_the_minimum_call
         assert item.outcome is SyncOutcome.CREATED
         assert memberships(world.box)["nina.nouvelle@acme.fr"] == [world.group_name("2")]
         assert world.links.link(hired).created  # the integration made it: delete may apply
-        # By id, then by email (may another employee at work have it?), then departments.
+        # By id, then by email (may another employee at work have it?), the departments;
+        # the accounts, the groups that exist (empty ones too), and the one write.
         assert world.box.lucca.log.counts() == {"GET /lucca-api/employees": 2,
                                                 "GET /lucca-api/departments": 1}
-        assert world.box.cards.log.counts() == {"GET /v1/users": 1, "POST /v1/users": 1}
+        assert world.box.cards.log.counts() == {"GET /v1/users": 1, "GET /v1/groups": 1,
+                                                "POST /v1/users": 1}
 
 
 def test_a_hire_into_a_department_never_imported_gets_no_group_unless_all_are_synced() -> None:

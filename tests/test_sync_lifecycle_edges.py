@@ -133,3 +133,73 @@ def test_an_employee_out_of_sight_is_not_offboarded_without_a_deletion() -> None
         assert item.outcome is SyncOutcome.UNCHANGED and "not visible" in item.reason
         assert writes(world.box) == []
         assert accounts_per_email(world.box)[world.account(hidden).email] == 1
+
+
+def test_a_record_created_again_keeps_the_account_when_the_old_one_left_silently() -> None:
+    with imported_world() as world:
+        old = world.linked_in("2", 1)[0]
+        user_id, email = world.links.get(old), world.account(old).email
+        leave(world.box, old)  # the old contract's end passes: Lucca sends no event
+        new = hire(world.box, email, 2)
+        hired = outcome(world.sync(leavers="delete").run([new]), new)
+        assert hired.outcome is SyncOutcome.LINKED  # the old record is no longer at work
+        nightly = world.sync(leavers="delete").run(hires=False)
+        left = outcome(nightly, old)
+        assert left.outcome is SyncOutcome.UNCHANGED and f"employee {new}" in left.reason
+        assert user_id in world.box.company.cards.users
+
+
+def test_a_department_import_after_a_move_keeps_the_group_the_move_must_leave() -> None:
+    from lucca_cards import DepartmentImporter
+
+    with imported_world() as world:
+        mover = world.linked_in("1", 1)[0]
+        move(world.box, mover, 2)
+        DepartmentImporter(world.lucca, world.cards, links=world.links).run(
+            department_ids=["2"])  # joins the new group before the move is applied
+        world.sync().run([mover])
+        assert world.groups_of(mover) == [world.group_name("2")]
+
+
+def test_forced_offboardings_do_not_hold_the_days_ordinary_leavers() -> None:
+    with imported_world() as world:
+        now = [NOW]
+        sync = world.sync(leavers="remove-from-groups", now=lambda: now[0])
+        in_groups = [e for e in world.active_linked(100) if world.groups_of(e)]
+        for employee in in_groups[:11]:
+            leave(world.box, employee)
+        assert len(sync.run(hires=False).of(SyncOutcome.HELD)) == 11
+        assert len(sync.run(hires=False, force=True).of(SyncOutcome.OFFBOARDED)) == 11
+        now[0] += dt.timedelta(hours=1)
+        leave(world.box, in_groups[11])
+        later = sync.run([in_groups[11]])
+        assert outcome(later, in_groups[11]).outcome is SyncOutcome.OFFBOARDED
+
+
+def test_a_held_leaver_stays_held_after_the_window_until_forced() -> None:
+    with imported_world() as world:
+        now = [NOW]
+        sync = world.sync(leavers="remove-from-groups", max_offboarded=1, now=lambda: now[0])
+        first, second = [e for e in world.active_linked(100) if world.groups_of(e)][:2]
+        for employee in (first, second):
+            leave(world.box, employee)
+        assert outcome(sync.run([first]), first).outcome is SyncOutcome.OFFBOARDED
+        assert outcome(sync.run([second]), second).outcome is SyncOutcome.HELD  # 2 > 1
+        now[0] += dt.timedelta(hours=25)  # the count is back to 0: the hold stays
+        assert outcome(sync.run(hires=False), second).outcome is SyncOutcome.HELD
+        assert world.groups_of(second)
+        forced = sync.run(hires=False, force=True)
+        assert outcome(forced, second).outcome is SyncOutcome.OFFBOARDED
+
+
+def test_a_group_emptied_by_moves_still_counts_as_imported() -> None:
+    with imported_world() as world:
+        members = [e for e in world.active_linked(100) if world.groups_of(e) == [
+            world.group_name("3")]]
+        for employee in members:
+            move(world.box, employee, 2)
+        world.sync().run(members)  # everyone left the group: it has no member now
+        newcomer = members[0]
+        move(world.box, newcomer, 3)
+        world.sync().run([newcomer])
+        assert world.groups_of(newcomer) == [world.group_name("3")]

@@ -53,6 +53,8 @@ def as_secret(value: str | Secret) -> Secret:
     return value if isinstance(value, Secret) else Secret(value)
 
 
+#: A URL's user and password, before the host.
+_CREDENTIALS = re.compile(r"([^:/@?#]*):[^@]*@")
 #: A password in a URL's query: the value, up to the next parameter.
 _QUERY_PASSWORD = re.compile(r"((?:^|[&;])(?:ssl)?password=)[^&;#]*", re.IGNORECASE)
 
@@ -67,14 +69,17 @@ def without_password(url: str) -> str:
     'postgresql+psycopg://sync:***@db.internal/lucca'
     >>> without_password("postgresql+psycopg://sync@db/lucca?sslmode=require&password=s3cret")
     'postgresql+psycopg://sync@db/lucca?sslmode=require&password=***'
+    >>> without_password("postgresql://sync:pa?ss@db/lucca")
+    'postgresql://sync:***@db/lucca'
     """
     scheme, found, rest = url.partition("://")
     if not found:
         return url
+    # The password runs to the first "@" (as SQLAlchemy reads it): it may hold a "?".
+    credentials = _CREDENTIALS.match(rest)
+    if credentials is not None:
+        rest = f"{credentials[1]}:***@{rest[credentials.end():]}"
     rest, question, query = rest.partition("?")
-    credentials, at, host = rest.rpartition("@")
-    if at and ":" in credentials:
-        rest = f"{credentials.split(':', 1)[0]}:***@{host}"
     if question:
         query = _QUERY_PASSWORD.sub(r"\1***", query)
     return f"{scheme}://{rest}{question}{query}"

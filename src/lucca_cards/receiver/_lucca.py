@@ -54,6 +54,8 @@ LUCCA_SECRET_HINT = (
 )
 #: How long storing an event may take before the answer is a 503 (Lucca waits 3 s).
 STORE_SECONDS = 2.0
+#: Stores under way at most (past that, a stalled database answers 503 at once).
+MAX_STORES = 16
 #: The query parameters of the activation challenge, in the order they are looked for.
 CHALLENGE_PARAMETERS = ("echo", "challenge")
 # A challenge is a token: anything longer is not Lucca's, and is not echoed back.
@@ -139,6 +141,9 @@ class LuccaWebhookHandler:
         self._clock = clock or _utc_now
         self._on_stored = on_stored
         self.store_seconds = store_seconds
+        # Stores still under way past their deadline (a stalled database): bounded, so
+        # that a flood of deliveries cannot pile up threads behind it.
+        self._stores = threading.BoundedSemaphore(MAX_STORES)
 
     def __repr__(self) -> str:
         return f"LuccaWebhookHandler(max_body_bytes={self.max_body_bytes})"
@@ -188,9 +193,11 @@ class LuccaWebhookHandler:
         Returns:
             ``GET``: 200 ``text/plain`` with the challenge's value, 400 without one.
             ``POST``: 413 (over the limit), 401 (signature or timestamp missing, wrong or
-            stale), 400 (invalid event), 503 (the inbox failed: Lucca retries), or 202
-            (``{"status": "accepted"}``; ``{"status": "duplicate"}`` for an event already
-            stored). Nothing is stored unless the answer is 202. Any other method: 405.
+            stale), 400 (invalid event), 503 (the inbox failed, or took more than
+            ``store_seconds``: Lucca retries), or 202 (``{"status": "accepted"}``;
+            ``{"status": "duplicate"}`` for an event already stored). Nothing is stored
+            after a 4xx; after a 503 for time, the store may still end (the redelivery is
+            then a duplicate). Any other method: 405.
 
         Raises:
             TypeError: ``body`` is not bytes (a ``str`` may not be the signed bytes), or
@@ -248,6 +255,8 @@ class LuccaWebhookHandler:
             return json_reply(503, {"error": "the event could not be stored; retry later"})
         if not stored:
             logger.info("lucca event %s: already stored (a redelivery)", said)
+            # A store that ended after its deadline woke nobody: its redelivery does.
+            self._wake()
             return json_reply(202, {"status": "duplicate"})
         logger.info("lucca event %s: stored, to apply", said)
         self._wake()
@@ -263,12 +272,16 @@ class LuccaWebhookHandler:
         """
         result: list[bool] = []
         failure: list[Exception] = []
+        if not self._stores.acquire(blocking=False):
+            raise _StoreTimeoutError  # as many stores as allowed are stalled already
 
         def store() -> None:
             try:
                 result.append(bool(self.inbox.store(**fields)))
             except Exception as error:  # handed to the request's thread
                 failure.append(error)
+            finally:
+                self._stores.release()
 
         thread = threading.Thread(target=store, name="lucca-inbox-store", daemon=True)
         thread.start()

@@ -171,6 +171,22 @@ class LuccaInbox(Store):
         with self._database.reading() as connection:
             return [_event(row) for row in connection.execute(query)]
 
+    def held_for(self, employee_ids: Iterable[str]) -> list[InboxEvent]:
+        """Return the ``held`` events of these employees, in the order they happened.
+
+        A run that looks at an employee again (a new event of theirs) settles their
+        held events along with it.
+        """
+        wanted = sorted(set(employee_ids))
+        found: list[InboxEvent] = []
+        with self._database.reading() as connection:
+            for start in range(0, len(wanted), _STREAM_BATCH):  # bounded IN lists
+                query = select(lucca_events).where(
+                    _columns.status == HELD,
+                    _columns.employee_id.in_(wanted[start:start + _STREAM_BATCH]))
+                found += [_event(row) for row in connection.execute(query)]
+        return sorted(found, key=lambda e: (e.occurred_at, e.received_at, e.key))
+
     def applied(self, keys: Iterable[tuple[str, str]]) -> None:
         """Mark the events of ``keys`` (``(source, event_id)``) applied."""
         now = naive_utc(self._now())

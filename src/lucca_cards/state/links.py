@@ -45,7 +45,7 @@ class Link:
         group_name: the department group the integration put the account in, if any:
             the only group a move ever leaves.
         offboarded: the leaver rule applied (``report``, ``remove-from-groups``,
-            ``delete``), if any.
+            ``delete``), or ``held`` (by the safety threshold, until a forced run).
     """
 
     employee_id: str
@@ -67,7 +67,9 @@ def _link(row: Sequence[Any]) -> Link:
 _COLUMNS = (links.c.employee_id, links.c.cards_user_id, links.c.email, links.c.created,
             links.c.department_id, links.c.group_name, links.c.offboarded)
 #: The leaver rules that write to Cards (what the safety threshold counts).
-_WRITING_RULES = ("remove-from-groups", "delete")
+WRITING_RULES = ("remove-from-groups", "delete")
+#: What a link's ``offboarded`` says of a leaver the safety threshold held.
+HELD = "held"
 
 
 class LinkStore(Store):
@@ -121,13 +123,17 @@ class LinkStore(Store):
                 account keeps the department it has: only a move (:meth:`moved`)
                 changes it, so that a move not yet applied is not forgotten.
             group_name: the department group the account was just put in (or found in);
-                ``None`` keeps the one recorded for the same account.
+                ``None`` keeps the one recorded for the same account, and so does a move
+                not applied yet.
         """
         with self._database.writing() as connection:
             before = self._get(connection, employee_id)
             if before is not None and before.cards_user_id == cards_user_id:
                 created = created or before.created
-                department_id = before.department_id or department_id
+                if before.department_id and before.department_id != department_id:
+                    # A move not applied yet: its department and group stay, so that the
+                    # move, when applied, leaves the right group.
+                    department_id, group_name = before.department_id, before.group_name
                 group_name = group_name or before.group_name
             row = {"employee_id": employee_id, "cards_user_id": cards_user_id,
                    "email": email, "linked_at": self._now(), "created": created,
@@ -159,24 +165,31 @@ class LinkStore(Store):
         """Remember the account's new email after an email change was applied."""
         self._update(employee_id, email=email)
 
-    def offboard(self, employee_id: str, action: str) -> None:
+    def offboard(self, employee_id: str, action: str, *, forced: bool = False) -> None:
         """Remember that the leaver rule ``action`` was applied (it is not applied again).
 
-        The link stays (a deleted account's too): the safety threshold counts the recent
-        offboardings, and a returning employee is matched again by email.
+        The link stays (a deleted account's too): a returning employee is matched again
+        by email. An unforced offboarding is stamped with its time: the safety threshold
+        counts those of the last 24 hours (a forced one was looked at by a human, and
+        must not hold the day's ordinary leavers).
         """
-        values: dict[str, str | None] = {"offboarded": action, "offboarded_at": self._now()}
-        if action in _WRITING_RULES:  # the account left its groups, or is gone
+        values: dict[str, str | None] = {
+            "offboarded": action, "offboarded_at": None if forced else self._now()}
+        if action in WRITING_RULES:  # the account left its groups, or is gone
             values["group_name"] = None
         self._update(employee_id, **values)
 
+    def hold(self, employee_id: str) -> None:
+        """Remember that the safety threshold held this leaver: only a forced run goes on."""
+        self._update(employee_id, offboarded=HELD, offboarded_at=None)
+
     def offboarded_since(self, since: dt.datetime) -> int:
-        """Count the accounts offboarded by a writing rule since ``since`` (aware)."""
+        """Count the accounts offboarded by a writing rule, unforced, since ``since``."""
         stamp = since.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         with self._database.reading() as connection:
             return int(connection.scalar(
                 select(func.count()).select_from(links).where(
-                    links.c.offboarded.in_(_WRITING_RULES), links.c.offboarded_at >= stamp))
+                    links.c.offboarded.in_(WRITING_RULES), links.c.offboarded_at >= stamp))
                 or 0)
 
     def _update(self, employee_id: str, **values: str | None) -> None:

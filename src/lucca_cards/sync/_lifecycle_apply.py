@@ -24,9 +24,9 @@ class ChangeWriter:
     """Apply changes with the options of one run (import options, leaver rule, dry run)."""
 
     def __init__(self, cards: CardsClient, links: LinkStore, options: ImportOptions,
-                 leavers: LeaverAction) -> None:
+                 leavers: LeaverAction, *, forced: bool = False) -> None:
         self._cards, self._links, self._leavers = cards, links, leavers
-        self._options = options
+        self._options, self._forced = options, forced
         self._accounts = AccountWriter(cards, links, options)
 
     @property
@@ -40,6 +40,9 @@ class ChangeWriter:
             return self._apply(change, held)
         except LuccaCardsError as error:
             return _item(change, SyncOutcome.FAILED, str(error))
+        except Exception as error:  # a bug: this employee fails, the others go on
+            return _item(change, SyncOutcome.FAILED,
+                         f"{type(error).__name__} (a bug in lucca-cards; please report it)")
 
     def _apply(self, change: Change, held: str | None) -> SyncItem:
         if change.kind is ChangeKind.HIRE:
@@ -49,8 +52,12 @@ class ChangeWriter:
             return _item(change, SyncOutcome.REPORTED, change.reason)
         if change.kind is ChangeKind.LEAVE:
             if held is not None:
+                if not self.dry_run:  # held until a forced run, whatever the next count
+                    self._links.hold(change.employee_id)
                 return _item(change, SyncOutcome.HELD, held)
             return self._offboard(change)
+        if change.kind is ChangeKind.ERROR:
+            return _item(change, SyncOutcome.FAILED, change.reason)
         if change.kind is ChangeKind.UPDATE:
             return self._update(change)
         if change.relink and not self.dry_run and change.employee is not None:
@@ -89,7 +96,7 @@ class ChangeWriter:
         if rule is LeaverAction.REPORT or (
                 rule is LeaverAction.REMOVE_FROM_GROUPS and not account.groups):
             if not self.dry_run:  # applied: not reported again
-                self._links.offboard(change.employee_id, rule.value)
+                self._links.offboard(change.employee_id, rule.value, forced=self._forced)
             if rule is LeaverAction.REPORT:
                 return _item(change, SyncOutcome.REPORTED, "left the company; the leaver "
                              "rule is 'report': nothing written")
@@ -102,7 +109,7 @@ class ChangeWriter:
                 self._cards.users.delete(account.id)
         else:
             self._cards.users.update(account.id, groups=[])
-        self._links.offboard(change.employee_id, rule.value)
+        self._links.offboard(change.employee_id, rule.value, forced=self._forced)
         return _item(change, SyncOutcome.OFFBOARDED, _offboarding(rule, account))
 
 

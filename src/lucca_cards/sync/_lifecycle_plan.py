@@ -18,13 +18,12 @@ from ..cards.models import CardsUser
 from ..lucca.models import Department, Employee
 from ..state.links import Link
 from ._accounts import GroupTarget
+from ._lifecycle_read import AT_WORK
 from ._plan import CardsDirectory, UserRow, UserState, plan_users
 from ._rules import email_problem, match_key
 from .departments import group_name, group_name_problem
 from .links import LinkStore
 
-#: The statuses of people at work (a hire may be upcoming: their account is ready on day one).
-AT_WORK = ("active", "upcoming")
 #: The status of a leaver: Lucca computes it once the contract's end date has passed.
 LEFT = "deactivated"
 #: Why an employee missing from an answer by id (and not announced deleted) is left alone.
@@ -45,6 +44,8 @@ class ChangeKind(str, enum.Enum):
     """Nothing can be written; a human must look (``reason`` says why)."""
     NONE = "none"
     """Nothing to do in Cards (the link may still be brought up to date)."""
+    ERROR = "error"
+    """The rules failed on this employee's data (a bug): reported as failed, retried."""
 
 
 @attrs.frozen(kw_only=True)
@@ -97,9 +98,13 @@ class Context:
     Attributes:
         directory: the Cards accounts (one sweep).
         departments: the Lucca departments, by id.
+        groups: the Cards groups that exist, name → id (those with members from the
+            sweep; under ``imported``, the empty ones too, from a kept list).
         links: the link store (the user importer's planner reads it).
-        in_use: Cards account id → the employees whose link to it is not offboarded.
-        shared_emails: matching key → the employees at work who have it (from Lucca).
+        in_use: Cards account id → the employees whose link to it is not offboarded
+            (nor known to have left).
+        at_work: matching key → the employees at work who have it (from Lucca), for the
+            emails of the hires and of the leavers' accounts.
         scope, leavers: the options.
         hires: whether employees at work without an account are imported.
         complete: every employee was read (the nightly): one missing was deleted.
@@ -108,9 +113,10 @@ class Context:
 
     directory: CardsDirectory
     departments: Mapping[str, Department]
+    groups: Mapping[str, str]
     links: LinkStore
     in_use: Mapping[str, Sequence[str]]
-    shared_emails: Mapping[str, Sequence[str]]
+    at_work: Mapping[str, Sequence[str]]
     scope: DepartmentScope
     leavers: LeaverAction
     hires: bool = True
@@ -125,7 +131,7 @@ class Context:
         name = group_name(department)
         if group_name_problem(name) is not None:
             return None
-        existing = self.directory.groups().get(name)
+        existing = self.groups.get(name)
         if existing is None and self.scope is DepartmentScope.IMPORTED:
             return None
         return GroupTarget(name, existing)
@@ -133,7 +139,21 @@ class Context:
 
 def decide(employee_id: str, employee: Employee | None, link: Link | None,
            context: Context) -> Change:
-    """Return what Lucca's current view of one employee means in Cards."""
+    """Return what Lucca's current view of one employee means in Cards.
+
+    Never raises: a bug on one employee's data is an ``ERROR`` change (reported as
+    failed, so that their events are retried), and the others go on.
+    """
+    try:
+        return _decide(employee_id, employee, link, context)
+    except Exception as error:
+        return Change(employee_id=employee_id, employee=employee, link=link,
+                      kind=ChangeKind.ERROR,
+                      reason=f"{type(error).__name__} (a bug in lucca-cards; please report it)")
+
+
+def _decide(employee_id: str, employee: Employee | None, link: Link | None,
+            context: Context) -> Change:
     account = context.directory.get(link.cards_user_id if link else None)
     if employee is None and not (context.complete or employee_id in context.deleted):
         # Absent from an answer by id: deleted, or moved out of the business
@@ -162,10 +182,12 @@ def _leaver(employee_id: str, employee: Employee | None, link: Link | None,
         return attrs.evolve(change, reason=f"left the company; the leaver rule {rule!r} "
                             "was applied already")
     others = [e for e in context.in_use.get(account.id, ()) if e != employee_id]
+    others += [e for e in context.at_work.get(match_key(account.email) or "", ())
+               if e != employee_id and e not in others]
     if others:
         return attrs.evolve(change, reason=(
-            f"left the company; the account is also linked to employee {others[0]} (the "
-            "same email), who is still linked: left in place"))
+            f"left the company; employee {others[0]}, at work, has the account's email (a "
+            "record created again?): the account is left in place"))
     if context.leavers is LeaverAction.DELETE and not link.created:
         return attrs.evolve(change, kind=ChangeKind.REPORT, reason=(
             "left the company; the account is not known to have been created by the "
@@ -182,7 +204,7 @@ def _hire(employee: Employee, link: Link | None, context: Context) -> Change:
                             reason="not imported yet: the users import does it")
     row = plan_users([employee], context.directory, context.links)[0]
     key = row.email or ""
-    others = [e for e in context.shared_emails.get(key, ()) if e != employee.id]
+    others = [e for e in context.at_work.get(key, ()) if e != employee.id]
     others += [e for account in context.directory.find(key)
                for e in context.in_use.get(account.id, ()) if e != employee.id]
     if others and row.state is not UserState.CANNOT_BE_IMPORTED:
@@ -204,10 +226,10 @@ def _update(employee: Employee, link: Link, account: CardsUser, context: Context
                    "not changed: merge or free it in Cards" if taken else email_problem(key))
         change = attrs.evolve(change, email_problem=problem,
                               new_email=None if problem else key)
-    # Groups follow a move, a return, or a link made before departments were recorded;
-    # otherwise they stay as they are (someone may have changed them in Cards).
+    # Groups follow a move or a return (a link made before departments were recorded
+    # counts as a move); otherwise they stay as they are (someone may have changed them).
     now = employee.department_id
-    if now != link.department_id or link.offboarded or link.department_id is None:
+    if now != link.department_id or link.offboarded:
         change = attrs.evolve(change, relink=True)
         if context.scope is not DepartmentScope.NONE:
             change = _regroup(change, link, account, context.target(now))

@@ -5,7 +5,8 @@ from the OAuth client) looks like everyone leaving. So a run stops before offboa
 when the accounts it would offboard, with those offboarded in the last 24 hours (a burst
 of events arrives over minutes, and each run sees a few), would be more than
 ``max_offboarded`` accounts **or** more than ``max_offboarded_share`` of the linked ones.
-A forced run goes past it.
+A held leaver stays held, run after run, until a forced run offboards them; offboardings
+a forced run made do not count towards the next ones.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 
 import attrs
 
-from ..state.links import LinkStore
+from ..state.links import WRITING_RULES, LinkStore
 
 #: How far back the offboardings already made count.
 WINDOW = dt.timedelta(hours=24)
@@ -33,7 +34,9 @@ class OffboardingLimit:
         if not leaving:
             return None, []
         recent = links.offboarded_since(now - WINDOW)
-        linked = sum(1 for link in links.links().values() if not link.offboarded)
+        # The accounts still linked: a reported or held leaver's is.
+        linked = sum(1 for link in links.links().values()
+                     if link.offboarded not in WRITING_RULES)
         total = leaving + recent
         share_limit = self.max_offboarded_share * (linked + recent)
         if total <= self.max_offboarded and total <= share_limit:

@@ -8,9 +8,9 @@ the life-cycle rules, so the events of one change (a hire sends three) cost one 
 
 An event is marked applied only once its employee's change is written (or needed
 nothing). One whose change failed stays in the inbox with the error and is retried with
-a backoff (30 s, doubling, at most an hour); one held by the safety threshold is looked
-at again on every run, and applied once a forced run (``events process --force``, or a
-forced ``sync`` that offboarded its employee) has made its change. A process killed
+a backoff (30 s, doubling, at most an hour); one held by the safety threshold waits for
+a forced run (``events process --force``), or is settled along with a new event of the
+same employee. A process killed
 between storing and applying loses nothing: the events are still pending, and applying
 them twice converges (Lucca and the links say what is done).
 """
@@ -18,6 +18,7 @@ them twice converges (Lucca and the links say what is done).
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -92,19 +93,19 @@ class EventProcessor:
         """Apply every due event now; return the report of their employees' changes.
 
         Args:
-            force: apply the offboardings even past the safety threshold (the held events
-                are looked at again on every run, and applied once their change is).
+            force: apply the offboardings even past the safety threshold; the held
+                events are applied then (and those of an employee a new event names are
+                looked at again with it, held again unless forced).
             dry_run: write nothing and mark nothing; the report is the plan.
         """
         reports: list[SyncReport] = []
-        seen: set[tuple[str, str]] = set()
-        for _ in range(100):
-            # Held events are looked at again every time: a forced nightly sync may have
-            # offboarded their employees since (then they are applied with nothing to do).
-            events = [e for e in self.inbox.due(BATCH, include_held=True) if e.key not in seen]
+        for _ in range(100):  # each batch marks its events: the loop ends
+            events = self.inbox.due(BATCH, include_held=force)
             if not events:
                 break
-            seen.update(e.key for e in events)
+            if not force:
+                named = {e.employee_id for e in events if e.employee_id}
+                events = _in_order([*events, *self.inbox.held_for(named)])
             reports.append(self._apply(events, force=force, dry_run=dry_run))
             if dry_run or len(events) < BATCH:
                 break
@@ -124,6 +125,8 @@ class EventProcessor:
             if now - newest < SETTLE and now - oldest < MAX_SETTLE:
                 return min(newest + SETTLE, oldest + MAX_SETTLE)
             self.process()
+        else:  # idle: read ahead what the next hire would wait for
+            self.lifecycle.refresh()
         return self.inbox.next_due()
 
     def _apply(self, events: Sequence[InboxEvent], *, force: bool,
@@ -132,20 +135,16 @@ class EventProcessor:
         deleted = {e.employee_id for e in events
                    if e.employee_id and e.topic == "employee.deleted"}
         try:
-            report = self.lifecycle.run(ids, deleted=deleted, force=force, dry_run=dry_run)
+            report = self.lifecycle.run(ids, deleted=deleted, emails=_emails(events),
+                                        force=force, dry_run=dry_run)
         except LuccaCardsError as error:  # Lucca or Cards could not be read at all
             if not dry_run:
                 self._failed(events, str(error))
             return _stopped(dry_run, f"the events were not applied ({error}); they are "
                             "retried later")
-        except Exception as error:  # a bug: one employee's data must not block the others
-            if len(ids) > 1:
-                return _merged([self._apply([e for e in events if e.employee_id == i],
-                                            force=force, dry_run=dry_run)
-                                for i in ids], dry_run)
+        except Exception as error:  # a bug outside one employee's rules (those never raise)
             said = f"{type(error).__name__} while applying them (a bug in lucca-cards)"
-            _log.error("employee %s: the events were not applied: %s",
-                       ids[0] if ids else "-", said)
+            _log.error("the events of %d employee(s) were not applied: %s", len(ids), said)
             if not dry_run:
                 self._failed(events, said)
             return _stopped(dry_run, f"the events were not applied: {said}; they are "
@@ -196,6 +195,28 @@ class EventProcessor:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _in_order(events: Sequence[InboxEvent]) -> list[InboxEvent]:
+    """Return the events once each, in the order they happened."""
+    unique = {event.key: event for event in events}
+    return sorted(unique.values(), key=lambda e: (e.occurred_at, e.received_at, e.key))
+
+
+def _emails(events: Sequence[InboxEvent]) -> dict[str, str]:
+    """Employee id → the email their latest ``employee.*`` event gave (the resource then)."""
+    found: dict[str, str] = {}
+    for event in events:
+        if not event.employee_id or not event.topic.startswith("employee."):
+            continue
+        try:
+            data = json.loads(event.payload).get("data")
+        except (ValueError, AttributeError):  # checked when received: not expected
+            continue
+        email = data.get("email") if isinstance(data, dict) else None
+        if isinstance(email, str) and email.strip():
+            found[event.employee_id] = email
+    return found
 
 
 def _stopped(dry_run: bool, why: str) -> SyncReport:

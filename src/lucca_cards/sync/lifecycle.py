@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -39,12 +39,11 @@ from .._values import ConnectionMode, DepartmentScope, LeaverAction
 from ..cards.client import CardsClient
 from ..config import Settings
 from ..lucca.client import LuccaOAuthClient
-from ..lucca.models import Department, Employee
-from ..state.links import Link
+from ..lucca.models import Employee
+from ..state.links import HELD, Link
 from ._accounts import ImportOptions, Progress
 from ._lifecycle_apply import ChangeWriter
 from ._lifecycle_plan import (
-    AT_WORK,
     LEFT,
     OUT_OF_SIGHT,
     Change,
@@ -53,14 +52,12 @@ from ._lifecycle_plan import (
     decide,
     keep_claimed,
 )
+from ._lifecycle_read import AT_WORK, Kept, LuccaReader, Reading
 from ._offboarding_limit import OffboardingLimit
 from ._plan import CardsDirectory
 from ._rules import match_key
 from .links import LinkStore
 from .report import SyncReport
-
-#: How long a run reuses the departments it read (their names name the groups).
-DEPARTMENTS_TTL = 300.0
 
 
 def _utc_now() -> datetime:
@@ -107,8 +104,10 @@ class LifecycleSync:
                                       max_offboarded_share=max_offboarded_share)
         # Checked now, not at the first hire.
         self._import = ImportOptions(notify=notify, connection_mode=connection_mode)
-        self._clock, self._now = clock, now
-        self._departments: tuple[float, dict[str, Department]] | None = None
+        self._now = now
+        self.reader = LuccaReader(lucca, clock)
+        self._groups = Kept(lambda: {g.name: g.id for g in cards.groups.list() if g.name},
+                            clock, "the Cards groups")
 
     @classmethod
     def from_settings(cls, settings: Settings, lucca: LuccaOAuthClient, cards: CardsClient,
@@ -126,7 +125,8 @@ class LifecycleSync:
         return cls(lucca, cards, links, **values)
 
     def plan(self, employee_ids: Iterable[str | int] | None = None, *,
-             hires: bool = True, deleted: Iterable[str] = ()) -> list[Change]:
+             hires: bool = True, deleted: Iterable[str] = (),
+             emails: Mapping[str, str] | None = None) -> list[Change]:
         """Return what a run would do, employee by employee, without writing.
 
         Args:
@@ -136,10 +136,13 @@ class LifecycleSync:
                 sync leaves them to its users import.
             deleted: employees whose deletion Lucca announced (``employee.deleted``): only
                 those are leavers when missing from an answer by id.
+            emails: employee id → the email an event gave (``employee.*`` events carry
+                it): one Lucca call then reads those employees and whoever shares it.
         """
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="LifecycleSync")
-        employees = self._employees(wanted)
+        reading = self.reader.employees(wanted, emails)
+        employees = reading.employees
         links = self.links.links()
         ids = wanted if wanted is not None else _everyone(employees, links, hires)
         gone = frozenset(deleted) if wanted is not None else frozenset(ids)
@@ -147,19 +150,53 @@ class LifecycleSync:
                                i in gone) for i in ids):
             return [decide_unchanged(i, employees.get(i), links.get(i)) for i in ids]
         directory = CardsDirectory(self.cards.users.list())
-        context = Context(
-            directory=directory,
-            departments=self._department_index() if self.scope is not DepartmentScope.NONE
-            else {},
-            links=self.links, scope=self.scope, leavers=self.leavers, hires=hires,
-            in_use=_in_use(links, _leaving(ids, employees, gone)), complete=wanted is None,
-            deleted=gone,
-            shared_emails=self._shared_emails(employees, links, hires, complete=wanted is None),
-        )
+        context = self._context(reading, links, ids, gone, directory, hires=hires,
+                                complete=wanted is None)
         return keep_claimed([decide(i, employees.get(i), links.get(i), context) for i in ids])
 
+    def _context(self, reading: Reading, links: dict[str, Link], ids: Sequence[str],
+                 gone: frozenset[str], directory: CardsDirectory, *, hires: bool,
+                 complete: bool) -> Context:
+        """Gather what the decisions share, asking Lucca only what a decision needs."""
+        employees = reading.employees
+        leaving = _leaving(ids, employees, gone)
+        hiring = _hiring(employees, links) if hires else []
+        accounts = [directory.get(links[i].cards_user_id) for i in leaving if i in links]
+        asked = [e.email for e in hiring]
+        if self.leavers is not LeaverAction.REPORT:  # a record created again keeps it
+            asked += [a.email for a in accounts if a is not None]
+        in_use = _in_use(links, leaving)
+        self._drop_gone_owners(in_use, hiring, directory, employees)
+        scoped = self.scope is not DepartmentScope.NONE
+        return Context(
+            directory=directory, links=self.links, scope=self.scope, leavers=self.leavers,
+            departments=self.reader.departments() if scoped else {},
+            groups={**(self._groups.get() if self.scope is DepartmentScope.IMPORTED
+                       else {}), **directory.groups()},
+            in_use=in_use, at_work=self.reader.at_work(reading, asked, complete=complete),
+            hires=hires, complete=complete, deleted=gone)
+
+    def _drop_gone_owners(self, in_use: dict[str, list[str]], hiring: Sequence[Employee],
+                          directory: CardsDirectory, employees: Mapping[str, Employee]
+                          ) -> None:
+        """Forget the links of accounts a hire matches whose employee is no longer at work.
+
+        A record created again matches the old record's account; the old one may have
+        left without an event (a contract's end passing). One call asks Lucca.
+        """
+        owners = {owner for hire in hiring for account in directory.find(
+            match_key(hire.email) or "") for owner in in_use.get(account.id, ())
+            if owner not in employees}
+        if not owners:
+            return
+        still = self.reader.employees(sorted(owners)).employees
+        left = {o for o in owners if o not in still or still[o].status not in AT_WORK}
+        for account, linked in in_use.items():
+            in_use[account] = [o for o in linked if o not in left]
+
     def run(self, employee_ids: Iterable[str | int] | None = None, *, hires: bool = True,
-            deleted: Iterable[str] = (), force: bool = False, dry_run: bool = False,
+            deleted: Iterable[str] = (), emails: Mapping[str, str] | None = None,
+            force: bool = False, dry_run: bool = False,
             progress: Progress | None = None) -> SyncReport:
         """Apply the rules to ``employee_ids`` (``None``: everyone); return the report.
 
@@ -167,6 +204,7 @@ class LifecycleSync:
             employee_ids: the employees to look at (``None``: everyone, see :meth:`plan`).
             hires: import the employees at work who have no linked account.
             deleted: employees whose deletion Lucca announced (see :meth:`plan`).
+            emails: the emails events gave (see :meth:`plan`).
             force: apply the offboardings even past the safety threshold.
             dry_run: write nothing; the report is the plan.
             progress: called as ``progress(done, total)`` after each employee.
@@ -175,55 +213,39 @@ class LifecycleSync:
         converges (Lucca is read again, and the links say what was done).
         """
         options = attrs.evolve(self._import, dry_run=dry_run)
-        changes = self.plan(employee_ids, hires=hires, deleted=deleted)
-        leaving = sum(1 for c in changes if c.kind is ChangeKind.LEAVE)
+        changes = self.plan(employee_ids, hires=hires, deleted=deleted, emails=emails)
+        waiting = {c.employee_id for c in changes if c.kind is ChangeKind.LEAVE
+                   and c.link is not None and c.link.offboarded == HELD}
+        leaving = sum(1 for c in changes if c.kind is ChangeKind.LEAVE) - len(waiting)
         held, notes = (None, []) if self.leavers is LeaverAction.REPORT else \
             self.limit.check(leaving, self.links, self._now(), force)
-        writer = ChangeWriter(self.cards, self.links, options, self.leavers)
+        if waiting and not force:
+            notes = [*notes, f"{len(waiting)} leaver(s) held by the safety threshold "
+                     "before still wait for a forced run (--force)"]
+        writer = ChangeWriter(self.cards, self.links, options, self.leavers, forced=force)
         items = []
         for done, change in enumerate(changes, start=1):
-            items.append(writer.apply(change, held=held))
+            hold = held
+            if hold is None and change.employee_id in waiting and not force:
+                hold = ("held by the safety threshold on an earlier run; a forced run "
+                        "(--force) offboards them")
+            items.append(writer.apply(change, held=hold))
             if progress is not None:
                 progress(done, len(changes))
         return SyncReport(operation="lifecycle", dry_run=dry_run, items=items, notes=notes)
 
-    def _shared_emails(self, employees: dict[str, Employee], links: dict[str, Link],
-                       hires: bool, *, complete: bool) -> dict[str, list[str]]:
-        """Return the matching keys of the hires that other employees at work share too.
+    def refresh(self) -> None:
+        """Read ahead what a hire would wait for (departments, groups), if getting old."""
+        if self.scope is not DepartmentScope.NONE:
+            self.reader.refresh()
+        if self.scope is DepartmentScope.IMPORTED:
+            self._groups.refresh()
 
-        The whole company read: from it. A few employees read by id: Lucca is asked, in
-        one call per 100 hires, for the employees at work with their emails (the user
-        import refuses an email two employees share; so must a hire).
-        """
-        hiring = [e for e in employees.values() if hires and e.status in AT_WORK and e.email
-                  and (links.get(e.id) is None or links[e.id].offboarded)]
-        if not hiring:
-            return {}
-        # ASSUMPTION (lucca-api.md B6): the email filter matches exactly. An email that
-        # differs only in case is not found here; the nightly users import, which reads
-        # everyone, reports both employees then.
-        found = employees.values() if complete else self.lucca.employees.list(
-            email=[e.email for e in hiring if e.email], status=list(AT_WORK))
-        by_key: dict[str, list[str]] = defaultdict(list)
-        for employee in found:
-            key = match_key(employee.email)
-            if key is not None and employee.status in AT_WORK:
-                by_key[key].append(employee.id)
-        return {key: ids for key, ids in by_key.items() if len(ids) > 1}
 
-    def _employees(self, wanted: Sequence[str] | None) -> dict[str, Employee]:
-        if wanted is not None and not wanted:
-            return {}
-        found = self.lucca.employees.list() if wanted is None else \
-            self.lucca.employees.list(ids=wanted)
-        return {employee.id: employee for employee in found}
-
-    def _department_index(self) -> dict[str, Department]:
-        now = self._clock()
-        if self._departments is None or now - self._departments[0] > DEPARTMENTS_TTL:
-            index = {d.id: d for d in self.lucca.departments.list()}
-            self._departments = (now, index)
-        return self._departments[1]
+def _hiring(employees: dict[str, Employee], links: dict[str, Link]) -> list[Employee]:
+    """Return the employees at work without a link in use: the run's possible hires."""
+    return [e for e in employees.values() if e.status in AT_WORK
+            and (links.get(e.id) is None or bool(links[e.id].offboarded))]
 
 
 def _leaving(ids: Sequence[str], employees: dict[str, Employee],
@@ -259,7 +281,7 @@ def _may_change(employee: Employee | None, link: Link | None, leavers: LeaverAct
     if employee.status == LEFT:
         return link.offboarded != leavers.value
     return (bool(link.offboarded) or employee.department_id != link.department_id
-            or link.department_id is None or match_key(employee.email) != link.email)
+            or match_key(employee.email) != link.email)
 
 
 def decide_unchanged(employee_id: str, employee: Employee | None,
