@@ -321,9 +321,9 @@ def test_nightly_sync_example_text_lists_each_part_and_a_failed_part(
     text = example.render(NightlyReport(dry_run=False, reports=parts))
     lines = text.splitlines()
     assert lines[0] == ("the nightly sync: departments import: nothing to do; users import: "
-                        "1 skipped; statistics publish: nothing to do")
+                        "1 skipped; statistics publish: stopped")
     for summary in ("departments import: nothing to do", "users import: 1 skipped",
-                    "statistics publish: nothing to do"):
+                    "statistics publish: stopped"):
         assert summary in lines
     assert any("skipped" in line and "\\u202e" in line for line in lines)
     assert "  stopped: stats did not run: e_missing\\x1b[2J is not a field" in lines

@@ -458,3 +458,34 @@ def test_stalled_stores_are_bounded_and_a_redelivery_wakes_the_worker(
             thread.join(10)
     handler.store_seconds = 5
     assert deliver("stall-0").json() == {"status": "duplicate"} and woken == ["w"]
+
+
+def test_stores_under_their_deadline_are_never_capped() -> None:
+    import threading as _threading
+
+    together = _threading.Barrier(_lucca.MAX_STORES + 8, timeout=10)
+
+    class Busy:  # every delivery is being stored at the same moment
+        def store(self, **event: object) -> bool:
+            together.wait()
+            return True
+
+    handler = LuccaWebhookHandler(Busy(), secret=SECRET, store_seconds=10,
+                                  clock=lambda: NOW)
+    stamp = NOW.strftime("%Y-%m-%dT%H:%M:%SZ")
+    statuses: list[int] = []
+
+    def deliver(n: int) -> None:
+        body = json.dumps({"id": f"busy-{n}", "type": "event", "topic": "employee.created",
+                           "occurredAt": "2025-01-01T08:34:20Z",
+                           "source": "https://acme.ilucca.net", "data": {"id": "416"}}).encode()
+        statuses.append(handler.handle("POST", body, {
+            "Lucca-Timestamp": stamp, "Lucca-Signature": sign(stamp, body, SECRET)}).status)
+
+    threads = [_threading.Thread(target=deliver, args=(n,))
+               for n in range(_lucca.MAX_STORES + 8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert statuses == [202] * (_lucca.MAX_STORES + 8)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -172,3 +173,25 @@ def test_a_bug_on_one_employee_fails_only_their_events(
     assert statuses[poison][0] == "failed" and "KeyError" in (statuses[poison][1] or "")
     assert "good@acme.fr" in memberships(world.box) and len(report.failed) == 1
     assert world.box.cards.log.counts()["GET /v1/users"] == 1  # one run for both
+
+
+def test_an_email_lucca_cannot_be_asked_by_blocks_nobody(world: World) -> None:
+    events = processor(world, Clock())
+    odd = hire(world.box, "a,b@acme.fr", 2)
+    fine = hire(world.box, "fine@acme.fr", 2)
+    store(events.inbox, odd, email="a,b@acme.fr")  # a comma: the filter's separator
+    store(events.inbox, fine, email="fine@acme.fr")
+    report = events.process()
+    assert {i.employee_id: i.outcome for i in report.items} == {
+        odd: SyncOutcome.SKIPPED, fine: SyncOutcome.CREATED}
+    assert events.inbox.counts()["applied"] == 2
+
+
+def test_the_worker_logs_each_outcome_with_its_reason(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    events = processor(world, Clock())
+    refused = hire(world.box, "", 2)  # no email: the user import's refusal
+    store(events.inbox, refused)
+    with caplog.at_level(logging.INFO, logger="lucca_cards.lifecycle"):
+        events.process()
+    assert f"employee {refused}: skipped: no professional email in Lucca" in caplog.text

@@ -203,3 +203,34 @@ def test_a_group_emptied_by_moves_still_counts_as_imported() -> None:
         move(world.box, newcomer, 3)
         world.sync().run([newcomer])
         assert world.groups_of(newcomer) == [world.group_name("3")]
+
+
+def test_a_record_created_again_is_found_whatever_the_case_of_its_email() -> None:
+    with imported_world() as world:
+        old = hire(world.box, "Rec.Again@acme.fr", 2)
+        world.sync().run([old])  # its account holds the email lower-cased
+        user_id = world.links.get(old)
+        data = world.box.company.lucca
+        data.employees.pop(int(old))
+        new = hire(world.box, "Rec.Again@acme.fr", 2)
+        report = world.sync(leavers="delete").run(
+            [old, new], deleted=[old], emails={old: "Rec.Again@acme.fr",
+                                               new: "Rec.Again@acme.fr"})
+        assert outcome(report, old).outcome is SyncOutcome.UNCHANGED
+        assert user_id in world.box.company.cards.users
+
+
+def test_only_offboardings_that_write_count_and_report_never_holds() -> None:
+    with imported_world() as world:
+        sync = world.sync(leavers="remove-from-groups", max_offboarded=1)
+        grouped = [e for e in world.active_linked(100) if world.groups_of(e)][:2]
+        bare = [e for e in world.active_linked(100) if not world.groups_of(e)][:3]
+        for employee in [grouped[0], *bare]:
+            leave(world.box, employee)
+        report = sync.run([grouped[0], *bare])  # one write: under the limit of 1
+        assert outcome(report, grouped[0]).outcome is SyncOutcome.OFFBOARDED
+        assert all(outcome(report, e).outcome is SyncOutcome.UNCHANGED for e in bare)
+        leave(world.box, grouped[1])
+        assert outcome(sync.run([grouped[1]]), grouped[1]).outcome is SyncOutcome.HELD
+        reported = world.sync(leavers="report").run([grouped[1]])
+        assert outcome(reported, grouped[1]).outcome is SyncOutcome.REPORTED

@@ -54,7 +54,7 @@ def as_secret(value: str | Secret) -> Secret:
 
 
 #: A URL's user and password, before the host.
-_CREDENTIALS = re.compile(r"([^:/@?#]*):[^@]*@")
+_CREDENTIALS = re.compile(r"([^:/]*):[^@]*@")
 #: A password in a URL's query: the value, up to the next parameter.
 _QUERY_PASSWORD = re.compile(r"((?:^|[&;])(?:ssl)?password=)[^&;#]*", re.IGNORECASE)
 
@@ -71,11 +71,14 @@ def without_password(url: str) -> str:
     'postgresql+psycopg://sync@db/lucca?sslmode=require&password=***'
     >>> without_password("postgresql://sync:pa?ss@db/lucca")
     'postgresql://sync:***@db/lucca'
+    >>> without_password("postgresql://sync@server:s3cret@server.example.com/lucca")
+    'postgresql://sync@server:***@server.example.com/lucca'
     """
     scheme, found, rest = url.partition("://")
     if not found:
         return url
-    # The password runs to the first "@" (as SQLAlchemy reads it): it may hold a "?".
+    # As SQLAlchemy reads it: the user runs to the first ":" (an Azure user holds an
+    # "@"), the password to the next "@" (it may hold a "?").
     credentials = _CREDENTIALS.match(rest)
     if credentials is not None:
         rest = f"{credentials[1]}:***@{rest[credentials.end():]}"

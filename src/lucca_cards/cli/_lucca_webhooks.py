@@ -131,8 +131,9 @@ def _print_created(endpoint: WebhookEndpoint, as_json: bool, out: TextIO, err: T
     if endpoint.status is not None and endpoint.status != "active":
         print(f"lucca-cards: the endpoint is {printable(endpoint.status)}: Lucca's activation "
               "challenge did not get an answer from the URL. Start the receiver (lucca-cards "
-              "webhooks serve, which answers it even before the secret is set), then check "
-              "with lucca-cards lucca-webhooks list.", file=err)
+              "webhooks serve answers it even before the secret is set); Lucca tries again, "
+              "and lucca-cards lucca-webhooks list shows the endpoint active once it got "
+              "through.", file=err)
     return OK
 
 

@@ -54,7 +54,7 @@ LUCCA_SECRET_HINT = (
 )
 #: How long storing an event may take before the answer is a 503 (Lucca waits 3 s).
 STORE_SECONDS = 2.0
-#: Stores under way at most (past that, a stalled database answers 503 at once).
+#: Stalled stores left running at most (past that, an event gets 503 at once).
 MAX_STORES = 16
 #: The query parameters of the activation challenge, in the order they are looked for.
 CHALLENGE_PARAMETERS = ("echo", "challenge")
@@ -143,7 +143,7 @@ class LuccaWebhookHandler:
         self.store_seconds = store_seconds
         # Stores still under way past their deadline (a stalled database): bounded, so
         # that a flood of deliveries cannot pile up threads behind it.
-        self._stores = threading.BoundedSemaphore(MAX_STORES)
+        self._stalled, self._stalled_lock = 0, threading.Lock()
 
     def __repr__(self) -> str:
         return f"LuccaWebhookHandler(max_body_bytes={self.max_body_bytes})"
@@ -241,10 +241,12 @@ class LuccaWebhookHandler:
                 source=event.source, event_id=event.id, topic=event.topic,
                 occurred_at=event.occurred_at, employee_id=event.employee_id,
                 payload=payload)
-        except _StoreTimeoutError:
-            logger.error("lucca event %s not stored within %g s (the state database is "
-                         "busy); answered 503 so that Lucca retries", said,
-                         self.store_seconds)
+        except _StoreTimeoutError as late:
+            why = (f"within {self.store_seconds:g} s (the state database is busy)"
+                   if str(late) == "late" else
+                   f"({MAX_STORES} earlier stores are still waiting for the database)")
+            logger.error("lucca event %s not stored %s; answered 503 so that Lucca "
+                         "retries", said, why)
             return json_reply(503, {"error": "the event could not be stored in time; retry "
                                              "later"})
         except Exception as error:  # any failure below: Lucca must retry, never see it
@@ -268,12 +270,15 @@ class LuccaWebhookHandler:
         A database held by another writer (SQLite waits up to 30 s for it) or a stalled
         PostgreSQL must cost a 503, which Lucca retries, not a timeout that counts
         towards suspending the endpoint. The store still under way may end later; the
-        redelivery is then a duplicate, answered 202.
+        redelivery is then a duplicate, answered 202. At most :data:`MAX_STORES` such
+        stalled stores are left running: past that, a store is not tried (503 at once).
         """
+        with self._stalled_lock:
+            if self._stalled >= MAX_STORES:
+                raise _StoreTimeoutError("stalled")
         result: list[bool] = []
         failure: list[Exception] = []
-        if not self._stores.acquire(blocking=False):
-            raise _StoreTimeoutError  # as many stores as allowed are stalled already
+        counted = threading.Event()  # set once this store is counted as stalled
 
         def store() -> None:
             try:
@@ -281,13 +286,18 @@ class LuccaWebhookHandler:
             except Exception as error:  # handed to the request's thread
                 failure.append(error)
             finally:
-                self._stores.release()
+                with self._stalled_lock:
+                    if counted.is_set():
+                        self._stalled -= 1
 
         thread = threading.Thread(target=store, name="lucca-inbox-store", daemon=True)
         thread.start()
         thread.join(self.store_seconds)
-        if thread.is_alive():
-            raise _StoreTimeoutError
+        with self._stalled_lock:
+            if thread.is_alive():
+                self._stalled += 1
+                counted.set()
+                raise _StoreTimeoutError("late")
         if failure:
             raise failure[0]
         return result[0]

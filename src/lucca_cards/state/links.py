@@ -165,16 +165,16 @@ class LinkStore(Store):
         """Remember the account's new email after an email change was applied."""
         self._update(employee_id, email=email)
 
-    def offboard(self, employee_id: str, action: str, *, forced: bool = False) -> None:
+    def offboard(self, employee_id: str, action: str, *, counted: bool = True) -> None:
         """Remember that the leaver rule ``action`` was applied (it is not applied again).
 
         The link stays (a deleted account's too): a returning employee is matched again
-        by email. An unforced offboarding is stamped with its time: the safety threshold
-        counts those of the last 24 hours (a forced one was looked at by a human, and
-        must not hold the day's ordinary leavers).
+        by email. A ``counted`` offboarding is stamped with its time: the safety threshold
+        counts those of the last 24 hours. A forced one (a human looked) or one that
+        wrote nothing is not, so as not to hold the day's ordinary leavers.
         """
         values: dict[str, str | None] = {
-            "offboarded": action, "offboarded_at": None if forced else self._now()}
+            "offboarded": action, "offboarded_at": self._now() if counted else None}
         if action in WRITING_RULES:  # the account left its groups, or is gone
             values["group_name"] = None
         self._update(employee_id, **values)

@@ -9,6 +9,7 @@ A failure becomes a ``FAILED`` item, never an exception that stops the others.
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from .._values import LeaverAction
 from ..cards.client import CardsClient
@@ -18,6 +19,8 @@ from ._accounts import AccountWriter, ImportOptions
 from ._lifecycle_plan import Change, ChangeKind
 from .links import LinkStore
 from .report import SyncItem, SyncOutcome
+
+_log = logging.getLogger("lucca_cards.lifecycle")
 
 
 class ChangeWriter:
@@ -41,6 +44,7 @@ class ChangeWriter:
         except LuccaCardsError as error:
             return _item(change, SyncOutcome.FAILED, str(error))
         except Exception as error:  # a bug: this employee fails, the others go on
+            _log.debug("the change of employee %s failed", change.employee_id, exc_info=True)
             return _item(change, SyncOutcome.FAILED,
                          f"{type(error).__name__} (a bug in lucca-cards; please report it)")
 
@@ -95,8 +99,8 @@ class ChangeWriter:
         rule = self._leavers
         if rule is LeaverAction.REPORT or (
                 rule is LeaverAction.REMOVE_FROM_GROUPS and not account.groups):
-            if not self.dry_run:  # applied: not reported again
-                self._links.offboard(change.employee_id, rule.value, forced=self._forced)
+            if not self.dry_run:  # applied: not reported again; nothing written to count
+                self._links.offboard(change.employee_id, rule.value, counted=False)
             if rule is LeaverAction.REPORT:
                 return _item(change, SyncOutcome.REPORTED, "left the company; the leaver "
                              "rule is 'report': nothing written")
@@ -109,7 +113,7 @@ class ChangeWriter:
                 self._cards.users.delete(account.id)
         else:
             self._cards.users.update(account.id, groups=[])
-        self._links.offboard(change.employee_id, rule.value, forced=self._forced)
+        self._links.offboard(change.employee_id, rule.value, counted=not self._forced)
         return _item(change, SyncOutcome.OFFBOARDED, _offboarding(rule, account))
 
 

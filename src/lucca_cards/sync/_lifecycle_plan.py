@@ -9,6 +9,7 @@ the change) and the nightly sync (every employee, the reconciliation).
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -23,6 +24,8 @@ from ._plan import CardsDirectory, UserRow, UserState, plan_users
 from ._rules import email_problem, match_key
 from .departments import group_name, group_name_problem
 from .links import LinkStore
+
+_log = logging.getLogger("lucca_cards.lifecycle")
 
 #: The status of a leaver: Lucca computes it once the contract's end date has passed.
 LEFT = "deactivated"
@@ -147,6 +150,7 @@ def decide(employee_id: str, employee: Employee | None, link: Link | None,
     try:
         return _decide(employee_id, employee, link, context)
     except Exception as error:
+        _log.debug("the rules failed on employee %s", employee_id, exc_info=True)
         return Change(employee_id=employee_id, employee=employee, link=link,
                       kind=ChangeKind.ERROR,
                       reason=f"{type(error).__name__} (a bug in lucca-cards; please report it)")

@@ -73,12 +73,19 @@ class LuccaReader:
         """
         if wanted is None:
             return Reading(employees={e.id: e for e in self.lucca.employees.list()})
-        hinted = frozenset(e for i, e in (emails or {}).items() if i in wanted and e)
+        hinted = frozenset(e for i, e in (emails or {}).items()
+                           if i in wanted and askable(e))
         found: dict[str, Employee] = {}
         answer: tuple[Employee, ...] | None = None
         if hinted:
-            answer = tuple(self.lucca.employees.list(email=sorted(hinted)))
-            found = {e.id: e for e in answer if e.id in wanted}
+            try:
+                answer = tuple(self.lucca.employees.list(email=sorted(hinted)))
+            except LuccaCardsError as error:  # an optimisation only: read them by id
+                _log.warning("the employees could not be read by email (%s); read by id",
+                             type(error).__name__)
+                hinted = frozenset()
+            else:
+                found = {e.id: e for e in answer if e.id in wanted}
         remaining = [i for i in wanted if i not in found]
         if remaining:
             found.update((e.id, e) for e in self.lucca.employees.list(ids=remaining))
@@ -93,7 +100,9 @@ class LuccaReader:
         (a record created again: the account is theirs now). The whole company read, or
         the email query already made, says it; else one call per 100 emails asks.
         """
-        wanted = {email for email in emails if email}
+        wanted = {email for email in emails if email and askable(email)}
+        # The exact filter misses a case variant: the lower-cased form is asked too.
+        wanted |= {email.lower() for email in wanted}
         if not wanted:
             return {}
         if complete:
@@ -120,6 +129,11 @@ class LuccaReader:
     def refresh(self) -> None:
         """Read the departments ahead if they are about to expire (see :class:`Kept`)."""
         self._departments.refresh()
+
+
+def askable(email: str | None) -> bool:
+    """Whether Lucca's ``email`` filter can take it: its list is comma separated."""
+    return bool(email) and "," not in (email or "") and email == (email or "").strip()
 
 
 class Kept(Generic[T]):

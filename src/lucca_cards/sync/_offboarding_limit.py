@@ -41,11 +41,15 @@ class OffboardingLimit:
         share_limit = self.max_offboarded_share * (linked + recent)
         if total <= self.max_offboarded and total <= share_limit:
             return None, []
-        said = (f"safety stop: {leaving} accounts would be offboarded"
+        said = (f"safety stop: {_accounts(leaving)} would be offboarded"
                 + (f", after {recent} in the last 24 hours" if recent else "")
-                + f": more than {self.max_offboarded} accounts or "
+                + f": more than {_accounts(self.max_offboarded)} or "
                 f"{self.max_offboarded_share * 100:g} % of the {linked + recent} linked")
         if force:
             return None, [f"{said}; forced, so they were"]
         return (f"{said}; nothing was offboarded: check Lucca, then run again with --force",
                 [f"{said}: the offboardings are held until a forced run"])
+
+
+def _accounts(count: int) -> str:
+    return f"{count} account{'' if count == 1 else 's'}"

@@ -25,6 +25,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import attrs
+
+from .._untrusted import printable
 from ..cards.client import CardsClient
 from ..config import Settings
 from ..errors import LuccaCardsError
@@ -46,6 +49,8 @@ SETTLE = timedelta(seconds=0.25)
 MAX_SETTLE = timedelta(seconds=2)
 #: Events read from the inbox at a time.
 BATCH = 5000
+#: The outcomes a human should see: logged as warnings.
+_LOUD = frozenset({SyncOutcome.FAILED, SyncOutcome.HELD, SyncOutcome.REPORTED})
 
 
 def _utc_now() -> datetime:
@@ -109,7 +114,18 @@ class EventProcessor:
             reports.append(self._apply(events, force=force, dry_run=dry_run))
             if dry_run or len(events) < BATCH:
                 break
-        return _merged(reports, dry_run)
+        return self._waiting(_merged(reports, dry_run))
+
+    def _waiting(self, report: SyncReport) -> SyncReport:
+        """Add to ``report`` what still waits in the inbox: retries, held events."""
+        counts, notes = self.inbox.counts(), []
+        if counts.get("failed"):
+            due = self.inbox.next_due()
+            when = f", the next at {due:%Y-%m-%d %H:%M} UTC" if due is not None else ""
+            notes.append(f"{counts['failed']} event(s) wait for a retry{when}")
+        if counts.get("held"):
+            notes.append(f"{counts['held']} event(s) are held for a forced run (--force)")
+        return attrs.evolve(report, notes=[*report.notes, *notes]) if notes else report
 
     def process_due(self) -> datetime | None:
         """Apply what is due, once a burst has settled; return when to call again.
@@ -140,6 +156,8 @@ class EventProcessor:
         except LuccaCardsError as error:  # Lucca or Cards could not be read at all
             if not dry_run:
                 self._failed(events, str(error))
+            _log.warning("the events of %d employee(s) were not applied (%s); retried "
+                         "later", len(ids), printable(str(error))[:300])
             return _stopped(dry_run, f"the events were not applied ({error}); they are "
                             "retried later")
         except Exception as error:  # a bug outside one employee's rules (those never raise)
@@ -151,9 +169,7 @@ class EventProcessor:
                             "retried later")
         if not dry_run:
             self._mark(events, report)
-        for item in report.items:
-            if item.outcome is not SyncOutcome.UNCHANGED:
-                _log.info("employee %s: %s", item.employee_id, item.outcome.value)
+        _log_report(report)
         return report
 
     def _mark(self, events: Sequence[InboxEvent], report: SyncReport) -> None:
@@ -195,6 +211,18 @@ class EventProcessor:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _log_report(report: SyncReport) -> None:
+    """One line per employee something happened to, with why; the notes as warnings."""
+    for item in report.items:
+        if item.outcome is SyncOutcome.UNCHANGED:
+            continue
+        level = logging.WARNING if item.outcome in _LOUD else logging.INFO
+        why = f": {printable(item.reason)[:300]}" if item.reason else ""
+        _log.log(level, "employee %s: %s%s", item.employee_id, item.outcome.value, why)
+    for note in report.notes:
+        _log.warning("%s", printable(note)[:500])
 
 
 def _in_order(events: Sequence[InboxEvent]) -> list[InboxEvent]:

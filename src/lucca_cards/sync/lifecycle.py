@@ -151,20 +151,23 @@ class LifecycleSync:
             return [decide_unchanged(i, employees.get(i), links.get(i)) for i in ids]
         directory = CardsDirectory(self.cards.users.list())
         context = self._context(reading, links, ids, gone, directory, hires=hires,
-                                complete=wanted is None)
+                                complete=wanted is None, emails=emails or {})
         return keep_claimed([decide(i, employees.get(i), links.get(i), context) for i in ids])
 
     def _context(self, reading: Reading, links: dict[str, Link], ids: Sequence[str],
                  gone: frozenset[str], directory: CardsDirectory, *, hires: bool,
-                 complete: bool) -> Context:
+                 complete: bool, emails: Mapping[str, str]) -> Context:
         """Gather what the decisions share, asking Lucca only what a decision needs."""
         employees = reading.employees
         leaving = _leaving(ids, employees, gone)
         hiring = _hiring(employees, links) if hires else []
-        accounts = [directory.get(links[i].cards_user_id) for i in leaving if i in links]
         asked = [e.email for e in hiring]
         if self.leavers is not LeaverAction.REPORT:  # a record created again keeps it
+            accounts = [directory.get(links[i].cards_user_id) for i in leaving if i in links]
             asked += [a.email for a in accounts if a is not None]
+            # …asked as Lucca wrote it too (Cards may hold it lower-cased).
+            asked += [employees[i].email if i in employees else emails.get(i)
+                      for i in leaving]
         in_use = _in_use(links, leaving)
         self._drop_gone_owners(in_use, hiring, directory, employees)
         scoped = self.scope is not DepartmentScope.NONE
@@ -214,14 +217,15 @@ class LifecycleSync:
         """
         options = attrs.evolve(self._import, dry_run=dry_run)
         changes = self.plan(employee_ids, hires=hires, deleted=deleted, emails=emails)
-        waiting = {c.employee_id for c in changes if c.kind is ChangeKind.LEAVE
-                   and c.link is not None and c.link.offboarded == HELD}
-        leaving = sum(1 for c in changes if c.kind is ChangeKind.LEAVE) - len(waiting)
+        writing = [c for c in changes if c.kind is ChangeKind.LEAVE and self._writes(c)]
+        waiting = {c.employee_id for c in writing
+                   if c.link is not None and c.link.offboarded == HELD}
         held, notes = (None, []) if self.leavers is LeaverAction.REPORT else \
-            self.limit.check(leaving, self.links, self._now(), force)
+            self.limit.check(len(writing) - len(waiting), self.links, self._now(), force)
         if waiting and not force:
-            notes = [*notes, f"{len(waiting)} leaver(s) held by the safety threshold "
-                     "before still wait for a forced run (--force)"]
+            one = len(waiting) == 1
+            notes = [*notes, f"{len(waiting)} leaver{'' if one else 's'} held by an earlier "
+                     f"safety stop {'waits' if one else 'wait'} for a forced run (--force)"]
         writer = ChangeWriter(self.cards, self.links, options, self.leavers, forced=force)
         items = []
         for done, change in enumerate(changes, start=1):
@@ -233,6 +237,12 @@ class LifecycleSync:
             if progress is not None:
                 progress(done, len(changes))
         return SyncReport(operation="lifecycle", dry_run=dry_run, items=items, notes=notes)
+
+    def _writes(self, change: Change) -> bool:
+        """Whether offboarding this leaver writes to Cards (what the threshold counts)."""
+        if self.leavers is LeaverAction.REPORT or change.account is None:
+            return False
+        return self.leavers is LeaverAction.DELETE or bool(change.account.groups)
 
     def refresh(self) -> None:
         """Read ahead what a hire would wait for (departments, groups), if getting old."""

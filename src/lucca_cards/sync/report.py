@@ -168,7 +168,8 @@ class SyncReport:
         shown = ", ".join(f"{count} {name.replace('_', ' ')}" for name, count in counts.items())
         mode = "dry run of " if self.dry_run else ""
         verb = _VERBS.get(self.operation, "import")
-        return f"{mode}{self.operation} {verb}: {shown or 'nothing to do'}"
+        empty = "stopped" if self.stopped is not None else "nothing to do"
+        return f"{mode}{self.operation} {verb}: {shown or empty}"
 
     def lines(self, outcomes: Iterable[SyncOutcome] | None = None) -> list[str]:
         r"""Return one readable line per item; only ``outcomes`` if given, else notes last.
