@@ -18,55 +18,33 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from datetime import datetime
 from pathlib import Path
 
 from lucca_cards import CardsClient, LuccaOAuthClient
-from lucca_cards._serving import ServedApp
-from lucca_cards.receiver import InboxWorker, make_app
+from lucca_cards.cli._demo_realtime import Applied, live
 from lucca_cards.sandbox import Sandbox
-from lucca_cards.state import Database, LinkStore, LuccaInbox
-from lucca_cards.sync.events import EventProcessor
+from lucca_cards.state import Database, LinkStore
 from lucca_cards.sync.lifecycle import LifecycleSync
 
-SECRET = "bench-lucca-endpoint-secret"
 #: The quiet time before each hire: two of Lucca's 1.5 s intervals, as the sandbox's token
 #: endpoint shares the tenant's host, so its limiter (Lucca's is another host).
 IDLE = 3.0
 
 
 def measure(hires: int) -> list[float]:
-    """Return the latency of each hire, in seconds (the first one warms the cache)."""
+    """Return the latency of each hire, in seconds."""
     with Sandbox(employees=60, departments=6) as box, tempfile.TemporaryDirectory() as tmp, \
             Database(Path(tmp) / "state.sqlite") as db:
         settings = box.settings()
-        applied = threading.Condition()
         with LuccaOAuthClient.from_settings(settings) as lucca, \
-                CardsClient.from_settings(settings) as cards:
-            inbox = LuccaInbox(db)
-            processor = EventProcessor(inbox, LifecycleSync(
-                lucca, cards, LinkStore(db), departments="all"))
-
-            def process() -> datetime | None:
-                due = processor.process_due()
-                with applied:
-                    applied.notify_all()
-                return due
-
-            worker = InboxWorker(process)
-            app = make_app(inbox=inbox, lucca_secret=SECRET, on_lucca_event=worker.wake)
-            with ServedApp(app) as served:
-                box.lucca.register_webhook(f"{served.url}/lucca", secret=SECRET)
-                worker.start()
-                try:
-                    return [_one(box, inbox, applied, n) for n in range(hires)]
-                finally:
-                    worker.stop(timeout=10)
+                CardsClient.from_settings(settings) as cards, \
+                live(box, db, LifecycleSync(lucca, cards, LinkStore(db),
+                                            departments="all")) as applied:
+            return [_one(box, applied, n) for n in range(hires)]
 
 
-def _one(box: Sandbox, inbox: LuccaInbox, applied: threading.Condition, n: int) -> float:
+def _one(box: Sandbox, applied: Applied, n: int) -> float:
     # A quiet moment first, as before any hire: the rate limiters idle (one call every
     # 1.5 s to Lucca, 1 s to Cards), the worker's read-ahead done after a start.
     time.sleep(IDLE)
@@ -75,12 +53,11 @@ def _one(box: Sandbox, inbox: LuccaInbox, applied: threading.Condition, n: int) 
     start = time.perf_counter()
     box.lucca.hire(given_name="Bench", family_name=f"Hire {n}", email=email,
                    department_id=department)
-    with applied:
-        if not applied.wait_for(lambda: _has_account(box, email), timeout=30):
-            raise SystemExit(f"hire {n} did not reach Cards in 30 s")
+    if not applied.wait_for(lambda: _has_account(box, email), 30):
+        raise SystemExit(f"hire {n} did not reach Cards in 30 s")
     latency = time.perf_counter() - start
-    with applied:  # the rest of the hire's events, so that the queue is empty again
-        applied.wait_for(lambda: inbox.counts()["pending"] == 0, timeout=30)
+    # The rest of the hire's events, so that the queue is empty again.
+    applied.wait_for(lambda: applied.inbox.counts()["pending"] == 0, 30)
     return latency
 
 

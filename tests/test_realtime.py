@@ -9,20 +9,17 @@ never on a clock.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import attrs
 
-from lucca_cards import DepartmentImporter, LinkStore, RateLimiter, TrainingLedger
-from lucca_cards._serving import ServedApp
-from lucca_cards.receiver import InboxWorker, make_app
+from lucca_cards import DepartmentImporter, LinkStore, RateLimiter
+from lucca_cards.cli._demo_realtime import Applied
+from lucca_cards.cli._demo_realtime import live as serve_live
 from lucca_cards.sandbox import Sandbox
 from lucca_cards.state import Database
 from lucca_cards.state.inbox import LuccaInbox
-from lucca_cards.sync.events import EventProcessor
 from lucca_cards.sync.lifecycle import LifecycleSync
 from sync_support import accounts_per_email, clients, memberships, sandbox
 
@@ -37,41 +34,23 @@ class Live:
     box: Sandbox
     inbox: LuccaInbox
     links: LinkStore
-    applied: threading.Condition
+    applied: Applied
 
     def wait_applied(self, count: int) -> bool:
         """Wait until ``count`` events are applied (``False`` after :data:`WAIT` s)."""
-        with self.applied:
-            return self.applied.wait_for(lambda: self.inbox.counts()["applied"] >= count,
-                                         timeout=WAIT)
+        return self.applied.wait_for(lambda: self.applied.count() >= count, WAIT)
 
 
 @contextlib.contextmanager
 def live(tmp_path: Path, **options: object) -> Iterator[Live]:
     with sandbox() as box, Database(tmp_path / "state.sqlite") as db, \
             clients(box, sleep=lambda _: None, rate_limiter=RateLimiter(0)) as (lucca, cards):
-        links, inbox = LinkStore(db), LuccaInbox(db)
+        links = LinkStore(db)
         DepartmentImporter(lucca, cards, links=links).run(department_ids=["2"])
         box.cards.log.clear()
-        processor = EventProcessor(inbox, LifecycleSync(lucca, cards, links, **options))
-        applied = threading.Condition()
-
-        def process() -> datetime | None:
-            due = processor.process_due()
-            with applied:
-                applied.notify_all()
-            return due
-
-        worker = InboxWorker(process)
-        app = make_app(TrainingLedger(db), secret="cards-secret", inbox=inbox,
-                       lucca_secret=SECRET, on_lucca_event=worker.wake)
-        with ServedApp(app) as served:
-            box.lucca.register_webhook(served.url + "/lucca", secret=SECRET)
-            worker.start()
-            try:
-                yield Live(box, inbox, links, applied)
-            finally:
-                worker.stop(timeout=10)
+        sync = LifecycleSync(lucca, cards, links, **options)
+        with serve_live(box, db, sync, secret=SECRET) as applied:
+            yield Live(box, applied.inbox, links, applied)
 
 
 def test_a_hire_in_lucca_gets_a_cards_account_in_its_department_group(tmp_path: Path) -> None:

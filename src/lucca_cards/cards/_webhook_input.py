@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from ..errors import ValidationError
@@ -228,37 +227,3 @@ def signature_text(signature: object) -> str | None:
         return None
     text = signature.strip().lower().removeprefix(_SIGNATURE_PREFIX).strip()
     return text or None
-
-
-def signature_values(headers: object, name: str) -> list[object]:
-    """Return every value of header ``name`` in ``headers`` (matched case-insensitively).
-
-    ``headers`` is any mapping (``dict``, werkzeug ``Headers``, requests'
-    ``CaseInsensitiveDict``, Django's ``request.headers``; a WSGI environ's
-    ``HTTP_SIGNATURE`` key matches too) or an iterable of ``(name, value)`` pairs, as
-    ``str`` or as ``bytes`` (ASGI). A value that is a list gives each of its items.
-    """
-    if isinstance(headers, (str, bytes, bytearray)):
-        raise TypeError("headers must be a mapping or (name, value) pairs, not text")
-    items = getattr(headers, "items", None)
-    pairs = items() if callable(items) else headers
-    if not isinstance(pairs, Iterable):
-        raise TypeError("headers must be a mapping or an iterable of (name, value) pairs, "
-                        f"not {type(headers).__name__}")
-    wanted = {name.strip().lower(), "http_" + name.strip().lower().replace("-", "_")}
-    values: list[object] = []
-    for pair in pairs:
-        key, value = _pair(pair)
-        if isinstance(key, (bytes, bytearray)):
-            key = bytes(key).decode("latin-1")  # ASGI header names are bytes
-        if isinstance(key, str) and key.strip().lower() in wanted:
-            values.extend(value if isinstance(value, (list, tuple)) else [value])
-    return values
-
-
-def _pair(pair: object) -> tuple[object, object]:
-    if isinstance(pair, (tuple, list)) and len(pair) == 2:
-        return pair[0], pair[1]
-    raise TypeError("headers must be a mapping or an iterable of (name, value) pairs; "
-                    f"one item is a {type(pair).__name__}")
-

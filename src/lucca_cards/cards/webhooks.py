@@ -51,6 +51,7 @@ from typing import Any, cast
 
 import attrs
 
+from .._headers import header_values
 from .._secret import Secret, as_secret
 from ..errors import ConfigurationError, ValidationError
 from ._webhook_input import (
@@ -59,7 +60,6 @@ from ._webhook_input import (
     check_envelope,
     read_json,
     signature_text,
-    signature_values,
 )
 from .models import CardsModel
 
@@ -263,7 +263,7 @@ def verify_request(
     >>> verify_request([(b"signature", b"a"), (b"Signature", b"b")], b"{}", "k")
     False
     """
-    values = signature_values(headers, header)
+    values = header_values(headers, header)
     distinct = {signature_text(value) for value in values}  # TypeError for a non-text value
     if len(distinct) > 1:  # ambiguous: checked like a missing header, after the secret
         _key(secret)

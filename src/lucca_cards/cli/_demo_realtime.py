@@ -29,13 +29,14 @@ from ..sync.lifecycle import LifecycleSync
 WAIT_SECONDS = 15.0
 
 
-class _Applied:
-    """Counts the inbox's applied events; lets the tour wait for a number of them."""
+class Applied:
+    """Counts the inbox's applied events; lets a caller wait for what a round makes true."""
 
     def __init__(self, inbox: LuccaInbox) -> None:
-        self._inbox, self._changed = inbox, threading.Condition()
+        self.inbox, self._changed = inbox, threading.Condition()
 
     def wrap(self, process: Callable[[], datetime | None]) -> Callable[[], datetime | None]:
+        """Return ``process``, telling the waiters after each round."""
         def counted() -> datetime | None:
             due = process()
             with self._changed:
@@ -44,23 +45,29 @@ class _Applied:
         return counted
 
     def count(self) -> int:
-        return self._inbox.counts()["applied"]
+        """Return how many events are applied."""
+        return self.inbox.counts()["applied"]
+
+    def wait_for(self, done: Callable[[], bool], seconds: float = WAIT_SECONDS) -> bool:
+        """Wait until a round makes ``done()`` true; ``False`` after ``seconds``."""
+        with self._changed:
+            return self._changed.wait_for(done, seconds)
 
     def wait(self, count: int) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: self.count() >= count, WAIT_SECONDS)
+        """Wait until ``count`` events are applied."""
+        return self.wait_for(lambda: self.count() >= count)
 
 
 @contextlib.contextmanager
-def _live(box: Sandbox, database: Database, lucca: LuccaOAuthClient,
-          cards: CardsClient) -> Iterator[_Applied]:
-    """Serve the receiver with its worker, and point the fake Lucca at it."""
-    inbox, secret = LuccaInbox(database), secrets.token_urlsafe(24)
-    # The tour's state links Nina alone: her leaving is 100 % of the linked accounts, which
-    # the safety threshold would hold for a human (5 % by default). Lifted for the tour.
-    sync = LifecycleSync(lucca, cards, LinkStore(database), leavers="remove-from-groups",
-                         departments="all", max_offboarded_share=1.0)
-    applied = _Applied(inbox)
+def live(box: Sandbox, database: Database, sync: LifecycleSync,
+         secret: str | None = None) -> Iterator[Applied]:
+    """Serve a receiver with its worker applying ``sync``'s rules; point the fake Lucca at it.
+
+    The receiver takes Lucca's events at ``/lucca`` of a free loopback port, into the
+    inbox of ``database``; the endpoint is deleted again at the end.
+    """
+    inbox, secret = LuccaInbox(database), secret or secrets.token_urlsafe(24)
+    applied = Applied(inbox)
     worker = InboxWorker(applied.wrap(EventProcessor(inbox, sync).process_due))
     app = make_app(inbox=inbox, lucca_secret=secret, on_lucca_event=worker.wake)
     with ServedApp(app) as served:
@@ -80,7 +87,7 @@ def realtime_tour(box: Sandbox, database: Database, out: TextIO) -> bool:
     department, other = _two_departments(box)
     with LuccaOAuthClient.from_settings(settings) as lucca, \
             CardsClient.from_settings(settings) as cards, \
-            _live(box, database, lucca, cards) as applied:
+            live(box, database, _sync(lucca, cards, database)) as applied:
         _say("lucca-cards webhooks serve (here on a free port) receives at /lucca", out)
         start, done = time.monotonic(), applied.count()
         hired = box.lucca.hire(given_name="Nina", family_name="Nouvelle",
@@ -99,6 +106,13 @@ def realtime_tour(box: Sandbox, database: Database, out: TextIO) -> bool:
             _say(f"{label}: {_groups(box, 'nina.nouvelle@example.com')} after "
                  f"{time.monotonic() - start:.2f} s", out)
     return ok
+
+
+def _sync(lucca: LuccaOAuthClient, cards: CardsClient, database: Database) -> LifecycleSync:
+    # The tour's state links Nina alone: her leaving is 100 % of the linked accounts, which
+    # the safety threshold would hold for a human (5 % by default). Lifted for the tour.
+    return LifecycleSync(lucca, cards, LinkStore(database), leavers="remove-from-groups",
+                         departments="all", max_offboarded_share=1.0)
 
 
 def _two_departments(box: Sandbox) -> tuple[int, int]:

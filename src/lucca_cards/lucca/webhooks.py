@@ -40,14 +40,18 @@ import datetime as dt
 import hashlib
 import hmac
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from .._headers import header_values
 from .._secret import Secret
 from ..errors import ConfigurationError
 from ._event_input import EMPLOYEE_REFERENCE, check_event, date_time, invalid, read_json
+
+#: A request's headers: any mapping, or ``(name, value)`` pairs (ASGI).
+Headers = Mapping[str, Any] | Iterable[tuple[Any, Any]]
 
 #: The header holding the base64 HMAC-SHA256 signature.
 SIGNATURE_HEADER = "Lucca-Signature"
@@ -160,7 +164,7 @@ def sign(timestamp: str, body: bytes, secret: str | Secret) -> str:
 
 
 def check_request(
-    body: bytes, headers: Mapping[str, str], secret: str | Secret, *, now: dt.datetime
+    body: bytes, headers: Mapping[str, Any], secret: str | Secret, *, now: dt.datetime
 ) -> str | None:
     """Return ``None`` for a genuine, fresh request; else why to refuse it (answer 401).
 
@@ -172,6 +176,7 @@ def check_request(
         now: the current time, timezone-aware.
 
     The reason never quotes the secret, the signature or the expected signature.
+    :func:`check_delivery` takes the headers as ``(name, value)`` pairs too (ASGI).
 
     Raises:
         TypeError: ``body`` is not bytes, or ``headers`` not a mapping.
@@ -181,6 +186,23 @@ def check_request(
     >>> from datetime import datetime, timezone
     >>> check_request(b"{}", {}, "k", now=datetime.now(timezone.utc))
     'the Lucca-Signature header is missing'
+    """
+    if not callable(getattr(headers, "items", None)):
+        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
+    return check_delivery(body, headers, secret, now=now)
+
+
+def check_delivery(
+    body: bytes, headers: Headers, secret: str | Secret, *, now: dt.datetime
+) -> str | None:
+    """Check a request as :func:`check_request` does, whatever shape its headers come in.
+
+    The headers are any mapping, or ``(name, value)`` pairs, ``str`` or ``bytes`` (ASGI).
+
+    Raises:
+        TypeError: ``body`` is not bytes, or ``headers`` neither a mapping nor pairs.
+        ValueError: ``now`` is naive.
+        ConfigurationError: the secret is missing, empty or blank.
     """
     _key(secret)  # a bad secret or body is the caller's error, whatever the request holds
     _raw(body)
@@ -209,21 +231,14 @@ def check_request(
     return None
 
 
-def _header(headers: Mapping[str, str], name: str) -> tuple[str, str | None]:
+def _header(headers: Headers, name: str) -> tuple[str, str | None]:
     """Return the one value of header ``name`` and ``None``, or ``""`` and what is wrong."""
-    items = getattr(headers, "items", None)
-    if not callable(items):
-        raise TypeError(f"headers must be a mapping, not {type(headers).__name__}")
-    wanted = {name.lower(), "http_" + name.lower().replace("-", "_")}  # a WSGI environ too
     values: set[str] = set()
-    for key, value in items():
-        if isinstance(key, bytes):
-            key = key.decode("latin-1")
-        if isinstance(key, str) and key.strip().lower() in wanted:
-            if isinstance(value, (bytes, bytearray)):
-                value = bytes(value).decode("latin-1")
-            if isinstance(value, str) and value.strip():
-                values.add(value.strip())
+    for value in header_values(headers, name):
+        if isinstance(value, (bytes, bytearray)):
+            value = bytes(value).decode("latin-1")
+        if isinstance(value, str) and value.strip():
+            values.add(value.strip())
     if not values:
         return "", f"the {name} header is missing"
     if len(values) > 1:  # which one did Lucca send?

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from .._secret import Secret
 from ..config import check_setting
 from ..errors import ConfigurationError, ValidationError
-from ..lucca.webhooks import MAX_BODY_BYTES, LuccaEvent, check_request, parse
+from ..lucca.webhooks import MAX_BODY_BYTES, LuccaEvent, check_delivery, parse
 from ._cards import (
     Reply,
     checked_limit,
@@ -215,7 +215,7 @@ class LuccaWebhookHandler:
         if len(raw) > self.max_body_bytes:
             return self.too_large(len(raw))
         # The signature first: nothing in an unsigned body is read, logged or stored.
-        reason = check_request(raw, _as_mapping(headers), self._secret, now=self._now())
+        reason = check_delivery(raw, headers, self._secret, now=self._now())
         if reason is not None:
             logger.info("lucca webhook refused (401): %s", reason)
             return json_reply(401, {"error": reason})
@@ -314,47 +314,6 @@ class LuccaWebhookHandler:
     def _now(self) -> datetime:
         now = self._clock()
         return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now
-
-
-class _Pairs(Mapping[str, Any]):
-    """Headers given as ``(name, value)`` pairs, seen as a mapping that keeps every pair.
-
-    ``items()`` gives every pair, repeated names included, so that a header sent twice
-    with two values is noticed (and refused) rather than one of them picked.
-    """
-
-    def __init__(self, pairs: list[tuple[Any, Any]]) -> None:
-        self._pairs = pairs
-
-    def __getitem__(self, name: str) -> Any:
-        for key, value in self._pairs:
-            if isinstance(key, (bytes, bytearray)):
-                key = bytes(key).decode("latin-1")
-            if isinstance(key, str) and key.lower() == name.lower():
-                return value
-        raise KeyError(name)
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for key, _ in self._pairs)
-
-    def __len__(self) -> int:
-        return len(self._pairs)
-
-    def items(self) -> Any:
-        """Every ``(name, value)`` pair, as given."""
-        return list(self._pairs)
-
-
-def _as_mapping(headers: object) -> Mapping[str, Any]:
-    if isinstance(headers, Mapping) or callable(getattr(headers, "items", None)):
-        return headers  # type: ignore[return-value]  # werkzeug Headers is no Mapping
-    if isinstance(headers, (str, bytes)) or not isinstance(headers, Iterable):
-        raise TypeError("headers must be a mapping or (name, value) pairs, not "
-                        f"{type(headers).__name__}")
-    pairs = list(headers)
-    if not all(isinstance(pair, tuple) and len(pair) == 2 for pair in pairs):
-        raise TypeError("headers given as an iterable must be (name, value) pairs")
-    return _Pairs(pairs)
 
 
 def challenge_reply(query: Mapping[str, str]) -> Reply:
