@@ -41,16 +41,18 @@ def imported_modules(path: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("module", ["config.py", "_values.py", "_checks.py",
-                                    "_check_values.py"])
+                                    "_check_values.py", "_setting_checks.py"])
 def test_settings_import_nothing_from_above(module: str) -> None:
     imports = imported_modules(PACKAGE / module)
     reaching_up = sorted(m for m in imports if m.split(".")[0] in ABOVE or m.startswith(".."))
     assert reaching_up == []
 
 
-def test_config_is_built_only_from_the_shared_bottom_modules() -> None:
-    assert imported_modules(PACKAGE / "config.py") <= {
-        "_values", "_secret", "_checks", "_check_values", "_config_sources", "errors"}
+@pytest.mark.parametrize("module", ["config.py", "_setting_checks.py"])
+def test_config_is_built_only_from_the_shared_bottom_modules(module: str) -> None:
+    assert imported_modules(PACKAGE / module) <= {
+        "_values", "_secret", "_checks", "_check_values", "_config_sources", "_setting_checks",
+        "errors"}
 
 
 def test_the_helper_sees_an_upward_import(tmp_path: Path) -> None:

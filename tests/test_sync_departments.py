@@ -328,8 +328,20 @@ def test_notify_and_connection_mode_apply_to_created_accounts(
     assert {users[i.cards_user_id or ""].source for i in created} == {"sso"}
 
 
-def test_the_union_is_built_on_the_groups_of_the_moment(box: Sandbox, both: Clients) -> None:
-    """Groups joined in Cards after the import read its users are kept all the same."""
+class _Clock:
+    """Monotonic seconds that move only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _back_office_meanwhile(box: Sandbox, both: Clients, clock: _Clock, elapsed: float):
+    """Return the import's progress callback: at the first item, someone adds groups in
+    Cards and ``elapsed`` seconds pass; and the accounts, and the one who also joins the
+    group the import is about to put them in."""
     cards = both[1]
     departments = box.company.lucca.departments
     first = min(departments)
@@ -343,8 +355,24 @@ def test_the_union_is_built_on_the_groups_of_the_moment(box: Sandbox, both: Clie
                 user = cards.users.get(row.cards_user.id if row.cards_user else "")
                 extra = ["Comité RSE", late_group] if row is late else ["Comité RSE"]
                 cards.users.update(user.id, groups=[*user.groups, *extra])
+            clock.now += elapsed
 
-    report = DepartmentImporter(*both).run(progress=meanwhile)
+    return meanwhile, existing, late, late_group
+
+
+@pytest.mark.parametrize(("max_age", "elapsed"), [(0, 0), (300, 301)],
+                         ids=["read-before-each-write", "older-than-max-age"])
+def test_the_union_is_built_on_the_groups_of_the_moment(
+    box: Sandbox, both: Clients, max_age: float, elapsed: float
+) -> None:
+    """Groups joined in Cards after the import read its users are kept, when the import
+    reads each account before writing it, or once what it read is older than max_age."""
+    clock = _Clock()
+    meanwhile, existing, late, late_group = _back_office_meanwhile(box, both, clock, elapsed)
+    box.cards.log.clear()
+
+    report = DepartmentImporter(*both, memberships_max_age=max_age, clock=clock).run(
+        progress=meanwhile)
 
     after = memberships(box)
     assert all("Comité RSE" in after[row.email or ""] for row in existing)
@@ -353,6 +381,33 @@ def test_the_union_is_built_on_the_groups_of_the_moment(box: Sandbox, both: Clie
     assert late_group in after[late.email or ""]
     late_path = f"PUT /v1/users/{item.cards_user_id}"
     assert box.cards.log.counts()[late_path] == 1  # the back-office's, not the import's
+    joins = len(report.of(SyncOutcome.ADDED_TO_GROUP))
+    reads = sum(n for call, n in box.cards.log.counts().items()
+                if call.startswith("GET /v1/users/"))
+    pages = math.ceil(len(box.company.cards.users) / 500)
+    # Each account to join read alone (the joins, and the late one, found in the group
+    # already), or the pages of the sweep read once more; and the back-office's own
+    # reads, one per account it changed.
+    expected = joins + 1 + len(existing) if max_age == 0 else len(existing)
+    assert reads == expected
+    assert box.cards.log.counts()["GET /v1/users"] == (1 if max_age == 0 else 1 + pages)
+
+
+def test_within_max_age_the_sweep_is_written_on_a_group_added_meanwhile_is_undone(
+    box: Sandbox, both: Clients
+) -> None:
+    """The documented trade-off: PUT replaces the groups, and Cards has no conditional
+    write, so a group given in Cards less than max_age before the write is lost."""
+    clock = _Clock()
+    meanwhile, existing, _, _ = _back_office_meanwhile(box, both, clock, elapsed=10)
+
+    report = DepartmentImporter(*both, clock=clock).run(progress=meanwhile)
+
+    after = memberships(box)
+    joined = {i.email for i in report.of(SyncOutcome.ADDED_TO_GROUP)}
+    undone = [r for r in existing if r.employee.email in joined]
+    assert undone
+    assert all("Comité RSE" not in after[row.email or ""] for row in undone)
 
 
 def test_a_department_whose_members_all_cannot_be_imported_gets_a_note(

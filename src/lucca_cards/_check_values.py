@@ -24,6 +24,7 @@ _FLAGS = {
 _RATE_HINT = (
     "give a finite number of requests per minute, e.g. 40 (0 turns client-side throttling off)"
 )
+_SECONDS_HINT = "give a finite number of seconds, e.g. 300 (0: read again before each write)"
 
 
 def check_rate(
@@ -43,22 +44,38 @@ def check_rate(
     >>> check_rate("cards_requests_per_minute", 30)
     30.0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
-        raise ConfigurationError(
-            setting, f"{shown[:40]} is not a number of requests per minute; {_RATE_HINT}"
-        )
-    rate = float(value)
-    if math.isnan(rate):
-        raise ConfigurationError(setting, f"is NaN, not a number; {_RATE_HINT}")
-    if math.isinf(rate):
-        raise ConfigurationError(setting, f"is infinite; {_RATE_HINT}")
-    if rate < 0:
-        raise ConfigurationError(setting, f"{rate:g} is negative; {_RATE_HINT}")
+    rate = _amount(setting, value, "a number of requests per minute", _RATE_HINT)
     if maximum is not None and rate > maximum:
         reason = over_maximum or f"use {maximum:g} or less"
         raise ConfigurationError(setting, f"{rate:g} is above {maximum:g}: {reason}")
     return rate
+
+
+def check_seconds(setting: str, value: Any) -> float:
+    """Return a number of seconds: a finite real number, 0 or more.
+
+    Raises:
+        ConfigurationError: not a number, NaN, infinite or negative.
+
+    >>> check_seconds("cards_memberships_max_age", 300)
+    300.0
+    """
+    return _amount(setting, value, "a number of seconds", _SECONDS_HINT)
+
+
+def _amount(setting: str, value: Any, unit: str, hint: str) -> float:
+    """Read a finite real number, 0 or more, for ``setting``; ``hint`` says what to give."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        shown = repr(value) if isinstance(value, (str, int, float)) else type(value).__name__
+        raise ConfigurationError(setting, f"{shown[:40]} is not {unit}; {hint}")
+    amount = float(value)
+    if math.isnan(amount):
+        raise ConfigurationError(setting, f"is NaN, not a number; {hint}")
+    if math.isinf(amount):
+        raise ConfigurationError(setting, f"is infinite; {hint}")
+    if amount < 0:
+        raise ConfigurationError(setting, f"{amount:g} is negative; {hint}")
+    return amount
 
 
 def check_share(setting: str, value: Any) -> float:

@@ -39,6 +39,7 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "cards_requests_per_minute": ("cards", "requests_per_minute", "CARDS_REQUESTS_PER_MINUTE"),
     "cards_webhook_secret": ("cards", "webhook_secret", "CARDS_WEBHOOK_SECRET"),
     "cards_signature_header": ("cards", "signature_header", "CARDS_SIGNATURE_HEADER"),
+    "cards_memberships_max_age": ("cards", "memberships_max_age", "CARDS_MEMBERSHIPS_MAX_AGE"),
     "stats_enabled": ("stats", "enabled", "LUCCA_STATS_ENABLED"),
     "stats_max_removal_share": ("stats", "max_removal_share", "LUCCA_STATS_MAX_REMOVAL_SHARE"),
     **{f"stats_{c}": ("stats", c, f"LUCCA_STATS_{c.upper()}") for c in CODE_NAMES},

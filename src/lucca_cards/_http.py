@@ -13,7 +13,6 @@ no foreign exception in its chain. Nothing here logs a header, a query or a body
 from __future__ import annotations
 
 import http.client
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ import attrs
 import requests
 import urllib3
 
-from . import _wire
+from . import _json, _wire
 from ._auth import Auth
 from ._failures import transport_error, unreadable
 from ._ratelimit import Clock, RateLimiter, Sleep
@@ -53,13 +52,8 @@ MAX_REDIRECTS = 5
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 #: What a failed exchange can raise, from requests down to http.client: a hostile or
 #: broken server must never make anything but the library's own errors leave a call.
-_EXCHANGE_FAILURES = (
-    requests.RequestException,
-    http.client.HTTPException,
-    urllib3.exceptions.HTTPError,
-    OSError,
-    ValueError,
-)
+_EXCHANGE_FAILURES = (requests.RequestException, http.client.HTTPException,
+                      urllib3.exceptions.HTTPError, OSError, ValueError)
 
 
 class Transport:
@@ -76,7 +70,10 @@ class Transport:
         hints: status → what the user should do, for error messages.
         retry, timeout: see :class:`~lucca_cards.RetryPolicy` and :class:`Timeout`.
         clock, sleep: injectable, so tests never wait.
-        session: an existing :class:`requests.Session` to use (and not to close).
+        session: an existing :class:`requests.Session` to use (and not to close), as it
+            is: ``requests`` reads the environment (proxies, CA bundle, ``~/.netrc``) on
+            each of its requests if it trusts it. The transport's own session reads the
+            proxies and CA bundle once per origin, and never ``~/.netrc``.
         url_setting: the setting that holds ``base_url`` (``LUCCA_URL``), named in
             messages about a wrong base URL or an unreachable host.
         max_response_bytes: the largest answer read; past it reading stops.
@@ -182,7 +179,7 @@ class Transport:
         if not content.strip():
             return None
         try:
-            return json_loads(content)
+            return _json.loads(content)
         except UnicodeDecodeError:
             problem = "is not UTF-8 text"
         except RecursionError:
@@ -211,7 +208,8 @@ class Transport:
         """Send a request with throttling, retries and error mapping; return the response."""
         method = method.upper()
         url = self.url_for(path_or_url, method=method)
-        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        query = {k: ("true" if v else "false") if isinstance(v, bool) else str(v)
+                 for k, v in (params or {}).items() if v is not None}
         payload = _Payload(query, json, form)
         all_hints = {**self._hints, **(hints or {})}
         if idempotent is None:
@@ -381,15 +379,6 @@ class _Payload:
     refreshed: bool = False
 
 
-def json_loads(content: bytes) -> Any:
-    """Decode strict JSON from UTF-8 bytes (no ``NaN``/``Infinity``, a BOM tolerated)."""
-    return json.loads(content.decode("utf-8-sig"), parse_constant=_no_constant)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 def _origin(url: str) -> tuple[str, str, int | None] | None:
     """``(scheme, host, port)`` with the default port filled in; ``None`` if unreadable."""
     try:
@@ -406,9 +395,3 @@ def _shown_origin(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.netloc.rpartition("@")[2] or "?")[:100]
     return f"{parts.scheme}://{host}" if parts.scheme else repr(url[:100])
-
-
-def _query_value(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

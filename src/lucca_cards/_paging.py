@@ -26,6 +26,7 @@ from ._models import json_kind
 from .errors import UnexpectedResponseError
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 #: The most pages one listing reads (a million Lucca employees at 100 a page).
 MAX_PAGES = 10_000
@@ -82,6 +83,10 @@ class Pager(Generic[T]):
     def first(self) -> T | None:
         """Return the first item, or ``None``; requests only the first page."""
         return next(iter(self), None)
+
+    def parsed_by(self, parse: Callable[[Mapping[str, Any], RawPage], U]) -> Pager[U]:
+        """Return the same listing, its items built by ``parse`` instead."""
+        return Pager(self._fetch, parse)
 
 
 def lucca_cursor_pages(transport: Transport, path: str, params: Params) -> Iterator[RawPage]:
@@ -145,14 +150,17 @@ def cards_numbered_pages(
     *,
     per_page: int = 500,
     hints: Mapping[int, str] | None = None,
+    start: int = 1,
 ) -> Iterator[RawPage]:
-    """Request ``page`` 1, 2, … with ``paginate=per_page`` until ``meta.last_page``.
+    """Request ``page`` ``start``, ``start + 1``, … (``paginate=per_page``) to ``meta.last_page``.
 
     ``hints`` replace the advice of a top-level collection (a 404 there means a wrong base
-    URL), e.g. for the badges of one user, where a 404 means an unknown user.
+    URL), e.g. for the badges of one user, where a 404 means an unknown user. A later
+    ``start`` reads again the pages of an earlier sweep (the memberships of the accounts
+    a department import is about to write).
     """
     reader = _Reader(transport, path, hints)
-    page = 1
+    page = start
     while True:
         body = reader.get(path, {**params, "page": page, "paginate": per_page})
         items = reader.items(body.get("data"), "data")

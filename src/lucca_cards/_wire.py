@@ -26,6 +26,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ._proxies import EnvironmentSession
 from ._watchdog import WATCHDOG
 
 #: How often an expired watch looks again for a socket still being opened.
@@ -198,8 +199,12 @@ class _WatchedAdapter(HTTPAdapter):
 
 
 def new_session() -> requests.Session:
-    """Return a pooled session whose connections can be cut at a deadline."""
-    session = requests.Session()
+    """Return a pooled session whose connections can be cut at a deadline.
+
+    It honours the environment's proxies and CA bundle as ``requests`` does, read once
+    per origin, and never ``~/.netrc`` (:class:`~lucca_cards._proxies.EnvironmentSession`).
+    """
+    session = EnvironmentSession()
     # The transport retries by itself; urllib3 must not retry behind its back.
     adapter = _WatchedAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
     session.mount("https://", adapter)

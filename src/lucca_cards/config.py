@@ -47,170 +47,39 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from . import _config_sources as sources
-from ._check_values import (
-    check_choice,
-    check_connection_mode,
-    check_count,
-    check_flag,
-    check_rate,
-    check_share,
-)
-from ._checks import check_header_name, check_scopes, check_secret, check_text, check_url
 from ._secret import Secret, without_password
+from ._setting_checks import (
+    DEFAULT_API_VERSION,
+    DEFAULT_CARDS_URL,
+    DEFAULT_SCOPES,
+    DEFAULT_TOKEN_URL,
+    LUCCA_MAX_REQUESTS_PER_MINUTE,
+    check_setting,
+    checked,
+    to_count,
+    to_department_scope,
+    to_flag,
+    to_leaver_action,
+    to_mode,
+    to_rate,
+    to_scopes,
+    to_seconds,
+    to_secret,
+    to_share,
+    to_text,
+)
 from ._values import ConnectionMode, DepartmentScope, LeaverAction, StatsFieldCodes
 from .errors import ConfigurationError
 
-DEFAULT_TOKEN_URL = "https://accounts.world.luccasoftware.com/connect/token"
-DEFAULT_SCOPES = "departments.readonly employees.readwrite"
-DEFAULT_API_VERSION = "2024-11-01"
-DEFAULT_CARDS_URL = "https://api.cards-microlearning.com/v1"
-LUCCA_MAX_REQUESTS_PER_MINUTE = 50
-
-_LUCCA_LIMIT = (
-    f"Lucca allows {LUCCA_MAX_REQUESTS_PER_MINUTE} requests per minute per tenant, shared "
-    "with the tenant's other integrations; use 40 or less"
-)
-_LUCCA_KEYS, _CARDS_KEYS = "(Lucca's integration keys)", "(Cards back-office, API & Webhooks)"
-
-Check = Callable[[str, Any], Any]
-
-
-def _check_codes(setting: str, value: Any) -> StatsFieldCodes:
-    if not isinstance(value, StatsFieldCodes):
-        raise ConfigurationError(
-            setting, f"is {type(value).__name__}; give a StatsFieldCodes(field=…, title=…)"
-        )
-    return value
-
-
-# setting -> its check; the clients' constructors apply the same ones (check_setting).
-_CHECKS: dict[str, Check] = {
-    "lucca_url": partial(check_url, root_only=True),
-    "lucca_client_id": partial(check_text, what=f"the OAuth client id {_LUCCA_KEYS}"),
-    "lucca_client_secret": partial(check_secret, what=f"the OAuth client secret {_LUCCA_KEYS}"),
-    "lucca_token_url": partial(check_url, example=DEFAULT_TOKEN_URL),
-    "lucca_scopes": partial(check_scopes, what=f"the scopes (default {DEFAULT_SCOPES!r})"),
-    "lucca_api_version": partial(
-        check_text, what=f"the Api-Version (default {DEFAULT_API_VERSION})", header=True
-    ),
-    "lucca_api_key": partial(check_secret, what=f"the legacy API key {_LUCCA_KEYS}", header=True),
-    "lucca_requests_per_minute": partial(
-        check_rate, maximum=LUCCA_MAX_REQUESTS_PER_MINUTE, over_maximum=_LUCCA_LIMIT
-    ),
-    "lucca_webhook_secret": partial(
-        check_secret, what="the webhook endpoint's secret (lucca-cards lucca-webhooks register)"
-    ),
-    "cards_tenant": partial(check_text, what=f"the workspace id {_CARDS_KEYS}", header=True),
-    "cards_api_key": partial(check_secret, what=f"the API key {_CARDS_KEYS}", header=True),
-    "cards_url": partial(check_url, example=DEFAULT_CARDS_URL),
-    "cards_requests_per_minute": check_rate,
-    "cards_webhook_secret": partial(check_secret, what=f"the webhook secret {_CARDS_KEYS}"),
-    "cards_signature_header": check_header_name,
-    "stats_enabled": check_flag,
-    "stats_codes": _check_codes,
-    "stats_max_removal_share": check_share,
-    "import_notify": check_flag,
-    "import_connection_mode": check_connection_mode,
-    "state_database": partial(check_text, what="the state database (a file path or a URL)"),
-    "lifecycle_leavers": partial(check_choice, choices=LeaverAction),
-    "lifecycle_departments": partial(check_choice, choices=DepartmentScope),
-    "lifecycle_max_offboarded": check_count,
-    "lifecycle_max_offboarded_share": check_share,
-}
-
-
-def check_setting(setting: str, value: Any) -> Any:
-    """Check ``value`` as :class:`Settings` checks ``setting``; return it normalised.
-
-    The clients' constructors call it, so that ``CardsClient(tenant=…)`` refuses what
-    ``Settings(cards_tenant=…)`` refuses, with the same message.
-
-    Raises:
-        ConfigurationError: the value cannot work; ``setting`` names it.
-
-    >>> check_setting("cards_tenant", " acme ")
-    'acme'
-    """
-    return _CHECKS[setting](setting, value)
-
-
-# Converters never raise: a value they cannot convert is passed on unchanged, and the
-# field's validator, which knows the setting's name, reports it.
-
-
-def _lenient(check: Check, value: Any) -> Any:
-    if value is None:
-        return None
-    try:
-        return check("", value)
-    except ConfigurationError:
-        return value
-
-
-def _to_text(value: Any) -> Any:
-    return _lenient(check_text, value)
-
-
-def _to_secret(value: Any) -> Any:
-    return _lenient(check_secret, value)
-
-
-def _to_scopes(value: Any) -> Any:
-    return _lenient(check_scopes, value)
-
-
-def _to_rate(value: Any) -> Any:
-    return _lenient(check_rate, _number(value))
-
-
-def _to_share(value: Any) -> Any:
-    return _lenient(check_share, _number(value))
-
-
-def _number(value: Any) -> Any:
-    """Read a number from the environment's text; leave anything else to the check."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _to_flag(value: Any) -> Any:
-    return _lenient(check_flag, value)
-
-
-def _to_mode(value: Any) -> Any:
-    return _lenient(check_connection_mode, value)
-
-
-def _to_leaver_action(value: Any) -> Any:
-    return _lenient(partial(check_choice, choices=LeaverAction), value)
-
-
-def _to_department_scope(value: Any) -> Any:
-    return _lenient(partial(check_choice, choices=DepartmentScope), value)
-
-
-def _to_count(value: Any) -> Any:
-    return _lenient(check_count, value)
-
-
-def _checked(*, optional: bool = False) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
-    def validate(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is not None or not optional:
-            check_setting(attribute.name, value)
-
-    return validate
+__all__ = ["DEFAULT_API_VERSION", "DEFAULT_CARDS_URL", "DEFAULT_SCOPES", "DEFAULT_TOKEN_URL",
+           "LUCCA_MAX_REQUESTS_PER_MINUTE", "Settings", "check_setting"]
 
 
 @attrs.frozen(kw_only=True)
@@ -232,6 +101,10 @@ class Settings:
         cards_tenant, cards_api_key, cards_url: the Cards workspace and its API key.
         cards_requests_per_minute: Cards throttle (its limit is undocumented: 60 assumed).
         cards_webhook_secret, cards_signature_header: to verify Cards webhooks.
+        cards_memberships_max_age: how old (seconds) the groups of an account may be when
+            a join or a move writes them (300: re-read in bulk, 500 accounts a call, when
+            older; 0: read the account again before each write). See "Performance and
+            limits" in the docs for the trade-off.
         stats_enabled, stats_codes: whether and where statistics are published.
         stats_max_removal_share: the share of employee files a publish may remove
             occurrences from before it stops and asks to be forced (0.1).
@@ -250,70 +123,73 @@ class Settings:
         ConfigurationError: a value cannot work; ``setting`` names it.
     """
 
-    lucca_url: str | None = attrs.field(default=None, validator=_checked(optional=True))
+    lucca_url: str | None = attrs.field(default=None, validator=checked(optional=True))
     lucca_client_id: str | None = attrs.field(
-        default=None, converter=_to_text, validator=_checked(optional=True)
+        default=None, converter=to_text, validator=checked(optional=True)
     )
     lucca_client_secret: Secret | None = attrs.field(
-        default=None, converter=_to_secret, validator=_checked(optional=True)
+        default=None, converter=to_secret, validator=checked(optional=True)
     )
-    lucca_token_url: str = attrs.field(default=DEFAULT_TOKEN_URL, validator=_checked())
+    lucca_token_url: str = attrs.field(default=DEFAULT_TOKEN_URL, validator=checked())
     lucca_scopes: str = attrs.field(
-        default=DEFAULT_SCOPES, converter=_to_scopes, validator=_checked()
+        default=DEFAULT_SCOPES, converter=to_scopes, validator=checked()
     )
     lucca_api_version: str = attrs.field(
-        default=DEFAULT_API_VERSION, converter=_to_text, validator=_checked()
+        default=DEFAULT_API_VERSION, converter=to_text, validator=checked()
     )
     lucca_api_key: Secret | None = attrs.field(
-        default=None, converter=_to_secret, validator=_checked(optional=True)
+        default=None, converter=to_secret, validator=checked(optional=True)
     )
     lucca_requests_per_minute: float = attrs.field(
-        default=40.0, converter=_to_rate, validator=_checked()
+        default=40.0, converter=to_rate, validator=checked()
     )
     lucca_webhook_secret: Secret | None = attrs.field(
-        default=None, converter=_to_secret, validator=_checked(optional=True)
+        default=None, converter=to_secret, validator=checked(optional=True)
     )
     cards_tenant: str | None = attrs.field(
-        default=None, converter=_to_text, validator=_checked(optional=True)
+        default=None, converter=to_text, validator=checked(optional=True)
     )
     cards_api_key: Secret | None = attrs.field(
-        default=None, converter=_to_secret, validator=_checked(optional=True)
+        default=None, converter=to_secret, validator=checked(optional=True)
     )
-    cards_url: str = attrs.field(default=DEFAULT_CARDS_URL, validator=_checked())
+    cards_url: str = attrs.field(default=DEFAULT_CARDS_URL, validator=checked())
     cards_requests_per_minute: float = attrs.field(
-        default=60.0, converter=_to_rate, validator=_checked()
+        default=60.0, converter=to_rate, validator=checked()
     )
     cards_webhook_secret: Secret | None = attrs.field(
-        default=None, converter=_to_secret, validator=_checked(optional=True)
+        default=None, converter=to_secret, validator=checked(optional=True)
     )
     cards_signature_header: str = attrs.field(
-        default="Signature", converter=_to_text, validator=_checked()
+        default="Signature", converter=to_text, validator=checked()
     )
-    stats_enabled: bool = attrs.field(default=False, converter=_to_flag, validator=_checked())
-    stats_codes: StatsFieldCodes = attrs.field(factory=StatsFieldCodes, validator=_checked())
+    cards_memberships_max_age: float = attrs.field(
+        default=300.0, converter=to_seconds, validator=checked()
+    )
+    stats_enabled: bool = attrs.field(default=False, converter=to_flag, validator=checked())
+    stats_codes: StatsFieldCodes = attrs.field(factory=StatsFieldCodes, validator=checked())
     stats_max_removal_share: float = attrs.field(
-        default=0.1, converter=_to_share, validator=_checked()
+        default=0.1, converter=to_share, validator=checked()
     )
-    import_notify: bool = attrs.field(default=False, converter=_to_flag, validator=_checked())
+    import_notify: bool = attrs.field(default=False, converter=to_flag, validator=checked())
     import_connection_mode: ConnectionMode = attrs.field(
-        default=ConnectionMode.PASSWORD, converter=_to_mode, validator=_checked()
+        default=ConnectionMode.PASSWORD, converter=to_mode, validator=checked()
     )
     state_database: str = attrs.field(
-        default="lucca-cards.sqlite", converter=_to_text, validator=_checked(),
+        default="lucca-cards.sqlite", converter=to_text, validator=checked(),
         repr=lambda url: repr(without_password(url)),
     )
     lifecycle_leavers: LeaverAction = attrs.field(
-        default=LeaverAction.REPORT, converter=_to_leaver_action, validator=_checked()
+        default=LeaverAction.REPORT, converter=to_leaver_action, validator=checked()
     )
     lifecycle_departments: DepartmentScope = attrs.field(
-        default=DepartmentScope.IMPORTED, converter=_to_department_scope,
-        validator=_checked(),
+        default=DepartmentScope.IMPORTED, converter=to_department_scope,
+        validator=checked(),
     )
     lifecycle_max_offboarded: int = attrs.field(
-        default=10, converter=_to_count, validator=_checked()
+        default=10, converter=to_count, validator=checked()
     )
     lifecycle_max_offboarded_share: float = attrs.field(
-        default=0.05, converter=_to_share, validator=_checked()
+        default=0.05, converter=to_share, validator=checked()
     )
 
     def require(self, *names: str) -> None:
@@ -367,7 +243,7 @@ class Settings:
         values = {name: value for name, value in given.items() if value is not None}
         codes = values.pop("stats_codes", None)
         code_values = {
-            name: _to_text(values.pop(f"stats_{name}"))
+            name: to_text(values.pop(f"stats_{name}"))
             for name in sources.CODE_NAMES
             if f"stats_{name}" in values
         }

@@ -8,6 +8,7 @@ from ``{"data": {...}}`` when Cards wraps it, else from the body itself (gap 9).
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
@@ -16,6 +17,7 @@ from .._http import Params, Transport
 from .._models import unwrap_data
 from .._paging import Pager, RawPage, cards_numbered_pages
 from .._paths import segment
+from ..errors import ValidationError
 from .filters import (
     BADGE_FILTERS,
     CERTIFICATE_FILTERS,
@@ -124,6 +126,21 @@ class Users(_Resource):
             CardsUser,
             {"role": role, "group_names": group_names, "group_ids": group_ids, **undocumented},
         )
+
+    def page(self, number: int) -> builtins.list[CardsUser]:
+        """Read one page (500 users) of the unfiltered list, as :meth:`list` pages it.
+
+        What a long import reads again when the memberships it swept are getting old:
+        one call refreshes 500 accounts, where :meth:`get` refreshes one.
+
+        Raises:
+            ValidationError: ``number`` is not a whole number from 1.
+        """
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise ValidationError(f"Cards API: a users page number is a whole number from 1, "
+                                  f"not {number!r:.40}")
+        pages = cards_numbered_pages(self._transport, self._path, {}, start=number)
+        return next(pages).parse(lambda item, _page: CardsUser.from_api(item))
 
     def get(self, user_id: str) -> CardsUser:
         """Read one user. Raises :class:`~lucca_cards.errors.NotFoundError` if unknown."""

@@ -58,7 +58,7 @@ class _Target:
 
     command: str
     item: str
-    build: Callable[[LuccaOAuthClient, CardsClient, LinkStore], _Importer]
+    build: Callable[[LuccaOAuthClient, CardsClient, LinkStore, float], _Importer]
     key: Callable[[Any], str]
     table: Callable[[Sequence[Any]], list[str]]
     as_dict: Callable[[Any], dict[str, Any]]
@@ -102,7 +102,8 @@ def _user_counts(rows: Sequence[UserRow]) -> dict[str, Any]:
 USERS = _Target(
     command="users",
     item="employee",
-    build=lambda lucca, cards, links: UserImporter(lucca, cards, links=links),
+    build=lambda lucca, cards, links, age: UserImporter(lucca, cards, links=links,
+                                                        memberships_max_age=age),
     key=lambda row: str(row.employee.id),
     table=_user_table,
     as_dict=_user_dict,
@@ -150,7 +151,8 @@ def _department_counts(rows: Sequence[DepartmentRow]) -> dict[str, Any]:
 DEPARTMENTS = _Target(
     command="departments",
     item="department",
-    build=lambda lucca, cards, links: DepartmentImporter(lucca, cards, links=links),
+    build=lambda lucca, cards, links, age: DepartmentImporter(
+        lucca, cards, links=links, memberships_max_age=age),
     key=lambda row: str(row.department.id),
     table=_department_table,
     as_dict=_department_dict,
@@ -220,7 +222,8 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
         with LuccaOAuthClient.from_settings(settings) as lucca, \
                 CardsClient.from_settings(settings) as cards, \
                 open_state(args, settings, create=writing) as state:
-            importer = target.build(lucca, cards, LinkStore(state))
+            importer = target.build(lucca, cards, LinkStore(state),
+                                    settings.cards_memberships_max_age)
             if args.action == "preview":
                 return _preview(target, importer, args, out)
             return _import(target, importer, args, settings, out, err)

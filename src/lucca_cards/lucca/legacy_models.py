@@ -130,9 +130,19 @@ class TrainingRecordsWrite:
     payload: Mapping[str, Any] | None = None
 
 
+_SPELLINGS: dict[type[ApiModel], tuple[frozenset[str], dict[str, str]]] = {}
+
+
+def _spellings(cls: type[ApiModel]) -> tuple[frozenset[str], dict[str, str]]:
+    """Return the API keys of ``cls``, and each by its lower-case spelling (and aliases)."""
+    if cls not in _SPELLINGS:  # worked out once per model, not once per user read
+        known = frozenset(api_key(cls, f) for f in attrs.fields(cls) if f.name != "extra")
+        _SPELLINGS[cls] = known, {key.lower(): key for key in known} | _ALIASES
+    return _SPELLINGS[cls]
+
+
 def _canonical_keys(cls: type[ApiModel], data: Mapping[str, Any]) -> dict[str, Any]:
-    known = {api_key(cls, f) for f in attrs.fields(cls) if f.name != "extra"}
-    by_lower = {key.lower(): key for key in known} | _ALIASES
+    known, by_lower = _spellings(cls)
     result: dict[str, Any] = {}
     for key, value in data.items():
         canonical = key if key in known else by_lower.get(key.lower(), key)

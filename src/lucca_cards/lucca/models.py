@@ -9,13 +9,14 @@ a read.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+import functools
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import attrs
 
-from .._models import ApiModel
+from .._models import ApiModel, api_key
 from ..errors import ValidationError
 
 E = TypeVar("E", bound="Employee")
@@ -137,25 +138,48 @@ class Employee(ApiModel):
         ... }).department_id
         '32'
         """
-        employee = super().from_api(data)
-        if embedded is None:
-            embedded = data.get("embedded")
-        position = _embedded(embedded, "job-position", employee.applicable_job_position)
-        if position is None:
-            return employee
-        department = position.get("department")
-        if department is not None and not isinstance(department, Mapping):
-            raise ValidationError("the embedded job position's department is not an object")
-        reference = Reference.from_api(department) if department is not None else None
-        title = position.get("jobTitle")
-        if title is not None and not isinstance(title, str):
-            raise ValidationError("the embedded job position's jobTitle is not a string")
-        return attrs.evolve(
-            employee,
-            department=reference,
-            department_id=reference.id if reference else None,
-            job_title=title,
-        )
+        if not isinstance(data, Mapping):
+            return super().from_api(data)  # raises the usual refusal
+        refusal: ValidationError | None = None
+        try:
+            found = _position_fields(data.get("embedded") if embedded is None else embedded,
+                                     data.get("applicableJobPosition"))
+        except ValidationError as exc:
+            found, refusal = None, exc
+        # The employee is built once, with what the embedded job position says.
+        employee = cls._from_api(data, found)
+        if refusal is not None:
+            raise refusal  # after the payload's own refusal, which comes first
+        return employee
+
+    @classmethod
+    def from_api_fields(cls: type[E], data: Any, embedded: Mapping[str, Any] | None,
+                        fields: Collection[str]) -> E:
+        """Build the employee with only the attributes named in ``fields`` (and ``id``).
+
+        The other attributes stay ``None`` (``extra`` empty): a sweep of many employees
+        then holds a fraction of the memory and builds faster. ``department``,
+        ``department_id`` and ``job_title`` are resolved from ``embedded`` as
+        :meth:`from_api` does (the job position's reference is only read).
+
+        Raises:
+            ValidationError: a name that is no attribute, or a payload :meth:`from_api`
+                refuses for the attributes kept.
+
+        >>> Employee.from_api_fields({"id": "416", "email": "a@b.fr", "status": "active"},
+        ...                          None, ["email"]).status is None
+        True
+        """
+        keys = _keys_of(fields)
+        if not isinstance(data, Mapping):
+            return super().from_api(data)  # raises the usual refusal
+        kept = {key: value for key, value in data.items() if key in keys}
+        found = None
+        if not keys.isdisjoint(_RESOLVED):
+            found = _position_fields(data.get("embedded") if embedded is None else embedded,
+                                     data.get("applicableJobPosition"))
+            found = {k: v for k, v in (found or {}).items() if k in keys}
+        return cls._from_api(kept, found)
 
     @property
     def full_name(self) -> str:
@@ -163,25 +187,109 @@ class Employee(ApiModel):
         return " ".join(part for part in (self.given_name, self.family_name) if part)
 
 
-def _embedded(embedded: Any, kind: str, reference: Reference | None) -> Mapping[str, Any] | None:
-    """Look ``reference`` up in an ``embedded`` dictionary (kind → id → object).
+#: The attributes resolved from the embedded job position, by their own names.
+_RESOLVED = frozenset({"department", "department_id", "job_title"})
+
+
+@functools.cache
+def _field_keys() -> dict[str, str]:
+    return {f.name: api_key(Employee, f) for f in attrs.fields(Employee) if f.name != "extra"}
+
+
+def _keys_of(fields: Collection[str]) -> frozenset[str]:
+    """Return the payload keys to keep for ``fields`` (plus ``id``), and the resolved names.
+
+    Raises:
+        ValidationError: a name that is not an attribute of :class:`Employee`.
+    """
+    names = _field_keys()
+    if isinstance(fields, str):
+        fields = [fields]
+    unknown = sorted(str(f) for f in fields if f not in names)
+    if unknown:
+        raise ValidationError(f"fields: {', '.join(unknown)[:80]} not an attribute of "
+                              f"Employee; use among {', '.join(names)}")
+    keys = {names[f] for f in fields if f not in _RESOLVED} | {"id"}
+    return frozenset(keys | (set(fields) & _RESOLVED))
+
+
+def _position_fields(embedded: Any, position_ref: Any) -> dict[str, Any] | None:
+    """Return the employee's attributes that the embedded applicable job position sets.
+
+    ``None`` when the answer did not embed it (the payload's own keys then stand).
+
+    Raises:
+        ValidationError: ``embedded`` or the part looked at is not of the documented shape.
+    """
+    position = _embedded(embedded, "job-position", _reference_id(position_ref))
+    if position is None:
+        return None
+    department = position.get("department")
+    if department is not None and not _is_object(department):
+        raise ValidationError("the embedded job position's department is not an object")
+    # Built here, once: the employee takes this very Reference.
+    reference = _department_reference(department) if department is not None else None
+    title = position.get("jobTitle")
+    if title is not None and not isinstance(title, str):
+        raise ValidationError("the embedded job position's jobTitle is not a string")
+    return {"department": reference, "department_id": reference.id if reference else None,
+            "job_title": title}
+
+
+#: Department references already built, by their (id, type, url): a page's employees
+#: share a few departments, and a reference is frozen, so one object serves them all.
+_DEPARTMENTS: dict[tuple[str, str, str], Reference] = {}
+_KEPT_DEPARTMENTS = 4096
+
+
+def _department_reference(department: Mapping[str, Any]) -> Reference:
+    """Return the :class:`Reference` of an embedded department, shared when it can be."""
+    ident, kind, url = department.get("id"), department.get("type"), department.get("url")
+    if len(department) != 3 or not (
+            isinstance(ident, str) and isinstance(kind, str) and isinstance(url, str)):
+        return Reference.from_api(department)
+    key = (ident, kind, url)
+    found = _DEPARTMENTS.get(key)
+    if found is None:
+        found = Reference.from_api(department)
+        if len(_DEPARTMENTS) >= _KEPT_DEPARTMENTS:
+            _DEPARTMENTS.clear()
+        _DEPARTMENTS[key] = found
+    return found
+
+
+def _reference_id(reference: Any) -> str | None:
+    """Return the id a :class:`Reference` read from ``reference`` would have, if readable."""
+    ident = reference.get("id") if _is_object(reference) else None
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        return str(ident)  # as the model reads a numeric id
+    return ident if isinstance(ident, str) else None
+
+
+def _embedded(embedded: Any, kind: str, ident: str | None) -> Mapping[str, Any] | None:
+    """Look ``ident`` up in an ``embedded`` dictionary (kind → id → object).
 
     Raises:
         ValidationError: ``embedded`` or the part looked at is not of the documented shape.
     """
     if embedded is None:
         return None
-    if not isinstance(embedded, Mapping):
+    if not _is_object(embedded):
         raise ValidationError(f"embedded is {type(embedded).__name__}, not an object")
     objects = embedded.get(kind)
-    if objects is None or reference is None:
+    if objects is None or ident is None:
         return None
-    if not isinstance(objects, Mapping):
+    if not _is_object(objects):
         raise ValidationError(f"embedded[{kind!r}] is {type(objects).__name__}, not an object")
-    found = objects.get(reference.id)
-    if found is not None and not isinstance(found, Mapping):
-        raise ValidationError(f"embedded[{kind!r}][{reference.id!r}] is not an object")
+    found = objects.get(ident)
+    if found is not None and not _is_object(found):
+        raise ValidationError(f"embedded[{kind!r}][{ident!r}] is not an object")
     return found
+
+
+def _is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """Whether ``value`` is a JSON object (a dict is told at once, without the ABC check)."""
+    return value.__class__ is dict or isinstance(value, Mapping)
 
 
 @attrs.frozen(kw_only=True)

@@ -40,6 +40,8 @@ def _scalar(value: Any) -> float | str | None:
 def _number(value: Any) -> float | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
+    if isinstance(value, str) and ("%" in value or "/" in value):
+        return None  # "80 %", "8/10": float() refuses them, after an exception (slow)
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
@@ -97,13 +99,11 @@ def read_training_records(
     raw = extended_data.get(codes.field)
     occurrences = raw if isinstance(raw, list) else [raw] if isinstance(raw, dict) else []
     stored: list[StoredTrainingRecord] = []
+    sub_fields = codes.sub_fields().items()
     for occurrence in occurrences:
         if not isinstance(occurrence, dict) or not isinstance(occurrence.get("value"), dict):
             continue
-        values = {
-            attr: _unwrap(occurrence["value"].get(code))
-            for attr, code in codes.sub_fields().items()
-        }
+        values = {attr: _unwrap(occurrence["value"].get(code)) for attr, code in sub_fields}
         occurrence_id = _number(occurrence.get("id"))
         title = values["title"]
         if not isinstance(title, str) or not title.strip() or not occurrence_id or (
@@ -115,8 +115,8 @@ def read_training_records(
                 record=TrainingRecord(
                     title=title,
                     link=values["link"] if isinstance(values["link"], str) else None,
-                    progress=_scalar(values["progress"]),
-                    score=_scalar(values["score"]),
+                    progress=values["progress"],  # read by the field's converter
+                    score=values["score"],
                     last_completion_date=_date(values["last_completion_date"]),
                 ),
             )

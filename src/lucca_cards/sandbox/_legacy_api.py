@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -28,11 +28,14 @@ from lucca_cards.sandbox._legacy_query import (
     Filter,
     LegacyError,
     Selection,
+    child,
+    narrow,
     parse_fields,
     parse_order,
     parse_paging,
     sort_key,
 )
+from lucca_cards.sandbox._list_cache import ListCache
 from lucca_cards.sandbox._model import Employee, Employment, JobPosition, LuccaData
 from lucca_cards.sandbox._service import json_response, request_json
 
@@ -79,6 +82,9 @@ _CORE_WRITES = {"firstName": "given_name", "lastName": "family_name", "mail": "e
 _IGNORED_WRITES = frozenset({"id", "name", "url", "displayName", "modifiedAt",
                              "department", "manager", "legalEntity", "extendedData"})
 _DEFAULT_FIELDS = "id,name,url"
+#: Properties computed afresh from other records, whatever their sub-property.
+_COMPUTED_REFS = frozenset({"department", "manager", "legalEntity"})
+Order = list[tuple[list[str], bool]]
 
 
 def naive(moment: dt.datetime) -> str:
@@ -164,7 +170,7 @@ class UserView:
         """Return the value at a dotted property path (lists are mapped over)."""
         value = self.value(employee, self.canonical(path[0]))
         for name in path[1:]:
-            value = _child(value, name)
+            value = child(value, name)
         return value
 
     def check(self, selection: Selection) -> None:
@@ -173,44 +179,44 @@ class UserView:
             if name.lower() != "collection":
                 self.canonical(name)
 
+    def projector(self, selection: Selection) -> Callable[[Employee], dict[str, Any]]:
+        """Return what gives a user's properties a ``fields`` selection asks for.
+
+        The names are resolved once, not once per user of a page.
+        """
+        plan = [(self.canonical(name), sub) for name, sub in selection.items()
+                if name.lower() != "collection"]
+
+        def project(employee: Employee) -> dict[str, Any]:
+            projected: dict[str, Any] = {}
+            for name, sub in plan:
+                value = self.value(employee, name)
+                # extendedData[...] sub-selections are tolerated, not applied (gap 9).
+                projected[name] = value if name == "extendedData" else narrow(value, sub)
+            return projected
+
+        return project
+
     def project(self, employee: Employee, selection: Selection) -> dict[str, Any]:
         """Return the properties a ``fields`` selection asks for (empty ones as null)."""
-        projected: dict[str, Any] = {}
-        for name, sub in selection.items():
-            if name.lower() == "collection":
-                continue
-            canonical = self.canonical(name)
-            value = self.value(employee, canonical)
-            # extendedData[...] sub-selections are tolerated, not applied (reference gap 9).
-            projected[canonical] = value if canonical == "extendedData" else _narrow(value, sub)
-        return projected
-
-
-def _child(value: Any, name: str) -> Any:
-    if isinstance(value, list):
-        return [_child(item, name) for item in value]
-    if isinstance(value, dict):
-        key = next((k for k in value if k.lower() == name.lower()), None)
-        return None if key is None else value[key]
-    return None
-
-
-def _narrow(value: Any, selection: Selection | None) -> Any:
-    if selection is None or value is None:
-        return value
-    if isinstance(value, list):
-        return [_narrow(item, selection) for item in value]
-    if not isinstance(value, dict):
-        return value
-    narrowed = {}
-    for name, sub in selection.items():
-        key = next((k for k in value if k.lower() == name.lower()), name)
-        narrowed[key] = _narrow(value.get(key), sub)
-    return narrowed
+        return self.projector(selection)(employee)
 
 
 def _sorter(view: UserView, path: list[str]) -> Callable[[Employee], tuple[int, float, str]]:
     return lambda employee: sort_key(view.resolve(employee, path))
+
+
+def _cacheable(view: UserView, paths: list[list[str]]) -> bool:
+    """Whether a list filtered or sorted on ``paths`` may be kept until the data changes.
+
+    Not when a path reads extended data or reaches inside a value stored as written:
+    a change deep inside those does not move the data version.
+    """
+    for path in paths:
+        head = view.canonical(path[0])
+        if head == "extendedData" or (len(path) > 1 and head not in _COMPUTED_REFS):
+            return False
+    return True
 
 
 def _options(args: MultiDict[str, str]) -> tuple[dict[str, str], list[Filter]]:
@@ -241,6 +247,8 @@ class LegacyApi:
     ) -> None:
         self.data, self.today, self.now, self.principal = data, today, now, principal
         self.value_ids = ValueIds(data)
+        #: The filtered, ordered user lists of recent queries: a page only slices one.
+        self.lists = ListCache()
 
     def answer(self, request: Request) -> Response:
         """Route a request; raise :class:`LegacyError` for refusals."""
@@ -293,23 +301,39 @@ class LegacyApi:
         former = options.get("formeremployees", "").lower() == "true" or any(
             f.path[0].lower() == "dtcontractend" for f in filters
         )
-        users = []
-        for key in sorted(self.data.employees):
-            employee = self.data.employees[key]
-            if (former or not view.is_former(employee)) and all(
-                f.matches(view.resolve(employee, f.path)) for f in filters
-            ):
-                users.append(employee)
-        for path, descending in reversed(order):
-            users.sort(key=_sorter(view, path), reverse=descending)
+        users = self._users(view, filters, order, former)
         body: dict[str, Any] = {}
         items = {name: sub for name, sub in selection.items() if name.lower() != "collection"}
         if items or not _counted(selection):
             page = users[offset : offset + limit]
-            body["items"] = [view.project(employee, items) for employee in page]
+            body["items"] = list(map(view.projector(items), page))
         if _counted(selection):
             body["count"] = len(users)
         return self._envelope(body)
+
+    def _users(
+        self, view: UserView, filters: list[Filter], order: Order, former: bool
+    ) -> Sequence[Employee]:
+        """Return the users the filters keep, in order: kept from an earlier page if it can."""
+
+        def build() -> list[Employee]:
+            users = []
+            for key in sorted(self.data.employees):
+                employee = self.data.employees[key]
+                if (former or not view.is_former(employee)) and all(
+                    f.matches(view.resolve(employee, f.path)) for f in filters
+                ):
+                    users.append(employee)
+            for path, descending in reversed(order):
+                users.sort(key=_sorter(view, path), reverse=descending)
+            return users
+
+        if not _cacheable(view, [f.path for f in filters] + [path for path, _ in order]):
+            return build()
+        key = (view.root, former, tuple((tuple(f.path), f.operator, tuple(f.operands))
+                                        for f in filters),
+               tuple((tuple(path), descending) for path, descending in order))
+        return self.lists.get(key, build)
 
     def _update(self, employee: Employee, request: Request) -> None:
         """Apply a partial update; nothing changes unless the whole body is valid."""

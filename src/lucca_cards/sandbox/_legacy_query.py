@@ -92,6 +92,31 @@ def _merge(selection: Selection, names: list[str], sub: Selection | None) -> Non
         selection[head] = current if current is not None else sub
 
 
+def child(value: Any, name: str) -> Any:
+    """Return the property ``name`` (any case) of a value; lists are mapped over."""
+    if isinstance(value, list):
+        return [child(item, name) for item in value]
+    if isinstance(value, dict):
+        key = next((k for k in value if k.lower() == name.lower()), None)
+        return None if key is None else value[key]
+    return None
+
+
+def narrow(value: Any, selection: Selection | None) -> Any:
+    """Keep what a sub-selection asks for of a value (absent properties as null)."""
+    if selection is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [narrow(item, selection) for item in value]
+    if not isinstance(value, dict):
+        return value
+    narrowed = {}
+    for name, sub in selection.items():
+        key = next((k for k in value if k.lower() == name.lower()), name)
+        narrowed[key] = narrow(value.get(key), sub)
+    return narrowed
+
+
 def parse_paging(text: str | None) -> tuple[int, int]:
     """Parse ``paging=offset,limit`` (default ``0,1000``; limit 1 to 1000)."""
     if text is None:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
+from lucca_cards.sandbox._list_cache import ListCache
 from lucca_cards.sandbox._lucca_query import ProblemError, Query, cursor
 from lucca_cards.sandbox._lucca_render import Renderer, fold, period_status
 from lucca_cards.sandbox._model import (
@@ -220,6 +221,8 @@ def _no_embed(renderer: Renderer, records: list[Department]) -> dict[str, Any]:
 
 
 _FOREVER = dt.date.max
+#: The parameters that pick a page of a list, not the list itself.
+_PAGING = frozenset({"page", "limit", "include"})
 
 RESOURCE_TABLE: dict[str, Resource] = {
     "employees": Resource(
@@ -284,6 +287,8 @@ class LuccaApi:
 
     def __init__(self, data: LuccaData, today: dt.date) -> None:
         self.data, self.today = data, today
+        #: The filtered, ordered lists of recent queries: a page only slices one.
+        self.lists = ListCache()
 
     def answer(self, request: Request, resource: str, ident: str | None) -> Response:
         """Return the collection or the single resource a request names."""
@@ -312,15 +317,20 @@ class LuccaApi:
     ) -> Response:
         includes, limit = query.includes(), query.limit()
         offset = query.offset(limit)
-        matching = self._matching(query, spec)
+        matching = self._matching(query, spec, resource)
         return page_response(
             request, resource, matching, (includes, limit, offset),
             lambda record: spec.render(renderer, record),
             lambda page: spec.embed(renderer, page),
         )
 
-    def _matching(self, query: Query, spec: Resource) -> list[Record]:
-        """Filter and sort in one pass over the records (every lookup is by key)."""
+    def _matching(self, query: Query, spec: Resource, resource: str) -> Sequence[Record]:
+        """Return the records the query filters, in its order: kept from an earlier page.
+
+        The parameters are read (and refused) on every request; the list is built, in one
+        pass over the records, only when no page of the same query was served since the
+        data last changed.
+        """
         predicates = [
             predicate
             for name, getter in spec.id_filters.items()
@@ -329,9 +339,19 @@ class LuccaApi:
         predicates += spec.filters(query, self.data, self.today)
         order = query.choices("sort", [f"{s}{k}" for k in spec.sort_keys for s in ("", "-")])
         query.raise_errors()
+        # In the order sent: the order of repeated ``sort`` values matters.
+        key = (resource, *((k, v) for k, v in query.args.items(multi=True) if k not in _PAGING))
+        ids = query.values("id") if "id" in spec.id_filters else None
+        return self.lists.get(key, lambda: self._build(spec, predicates, order, ids))
+
+    def _build(self, spec: Resource, predicates: list[Predicate], order: list[str] | None,
+               ids: list[str] | None) -> list[Record]:
         records = spec.records(self.data)
+        # With an id filter, only the records it names (ids as the API writes them).
+        keys = records if ids is None else {
+            int(i) for i in ids if i.isdecimal() and str(int(i)) == i and int(i) in records}
         matching = []
-        for key in sorted(records):
+        for key in sorted(keys):
             record = records[key]
             if all(predicate(record) for predicate in predicates):
                 matching.append(record)

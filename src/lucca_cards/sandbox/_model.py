@@ -5,6 +5,9 @@ resources, the legacy API's projections, Cards' snake_case JSON); the generator 
 them. Nothing here knows HTTP. Ids are what each API uses: integers on the Lucca side
 (rendered as strings by the Lucca API, as numbers by the legacy API), UUID strings on
 the Cards side.
+
+The records lists are filtered on are :class:`~._observed.Observed`: any change to them,
+from an API or straight from a test, moves the version the fakes' list caches follow.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._observed import Observed
+
 
 @dataclass(slots=True)
-class Department:
+class Department(Observed):
     """A node of the department tree (``parent_id`` ``None`` for a root)."""
 
     id: int
@@ -30,7 +35,7 @@ class Department:
 
 
 @dataclass(slots=True)
-class Employment:
+class Employment(Observed):
     """A work contract; ``end`` ``None`` while open-ended."""
 
     id: int
@@ -43,7 +48,7 @@ class Employment:
 
 
 @dataclass(slots=True)
-class JobPosition:
+class JobPosition(Observed):
     """A position held during an employment, in one department."""
 
     id: int
@@ -60,7 +65,7 @@ class JobPosition:
 
 
 @dataclass(slots=True)
-class Employee:
+class Employee(Observed):
     """One person of the company, as both Lucca APIs see them.
 
     ``employment_id`` and ``job_position_id`` are the *applicable* ones (current, else
@@ -87,7 +92,7 @@ class Employee:
 
 
 @dataclass(slots=True)
-class ExtendedField:
+class ExtendedField(Observed):
     """The definition of an employee-file field (``e_…``).
 
     A composite field has ``sub_fields`` (their codes); a multiple field holds a list of
@@ -101,7 +106,7 @@ class ExtendedField:
 
 
 @dataclass(slots=True)
-class LuccaData:
+class LuccaData(Observed):
     """Everything the Lucca tenant holds."""
 
     tenant: str
@@ -117,7 +122,7 @@ class LuccaData:
 
 
 @dataclass(slots=True)
-class CardsGroup:
+class CardsGroup(Observed):
     """A Cards group (created by naming it on a user)."""
 
     id: str
@@ -127,7 +132,7 @@ class CardsGroup:
 
 
 @dataclass(slots=True)
-class CardsUser:
+class CardsUser(Observed):
     """A Cards account; ``group_ids`` in the order they were given."""
 
     id: str
@@ -217,7 +222,7 @@ class Progress:
 
 
 @dataclass(slots=True)
-class CardsData:
+class CardsData(Observed):
     """Everything the Cards workspace holds."""
 
     tenant: str

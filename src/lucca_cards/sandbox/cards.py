@@ -28,18 +28,18 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from lucca_cards.sandbox import _cards_json as cj
+from lucca_cards.sandbox._cards_users import Accounts
 from lucca_cards.sandbox._laravel import (
-    Check,
     FilterField,
     LaravelError,
     LaravelValidationError,
     apply_filters,
     list_query,
-    message,
     paginate,
     validate,
 )
-from lucca_cards.sandbox._model import Badge, CardsData, CardsGroup, CardsUser
+from lucca_cards.sandbox._list_cache import ListCache
+from lucca_cards.sandbox._model import Badge, CardsData, CardsUser
 from lucca_cards.sandbox._service import Clock, FakeService, Faults, json_response
 from lucca_cards.sandbox.activity import ActivityReport, WebhookSender, simulate, stamp
 
@@ -106,13 +106,9 @@ class CardsFake(FakeService):
         self.outbox: list[dict[str, Any]] = []
         self.embeds: list[dict[str, Any]] = []
         self._rng = random.Random(seed)  # noqa: S311 - ids and tokens of a fake
-        self._emails: dict[str, str] = {}
-        self._group_by_name: dict[str, str] = {}
-        for user in data.users.values():
-            if user.email:
-                self._emails.setdefault(user.email.lower(), user.id)
-        for group in data.groups.values():
-            self._group_by_name.setdefault(group.name, group.id)
+        self.accounts = Accounts(data, self._new_id)
+        #: The filtered user and group lists of recent queries: a page only slices one.
+        self.lists = ListCache()
         self._handlers: dict[str, Handler] = {
             str(rule.endpoint): getattr(self, f"_{rule.endpoint}") for rule in _ROUTES.iter_rules()
         }
@@ -211,16 +207,16 @@ class CardsFake(FakeService):
 
     def _list_users(self, request: Request, key: str) -> Response:
         users, filters = self.data.users.values(), cj.user_filters(self.data.groups)
-        return self._page(request, users, filters, self._user_json)
+        return self._page(request, users, filters, self._user_json, kept="users")
 
     def _get_user(self, request: Request, key: str) -> Response:
         return json_response({"data": self._user_json(self._user(key))})
 
     def _create_user(self, request: Request, key: str) -> Response:
         body = cj.read_body(request)
-        groups = self._check_user(body, None)
+        groups = self.accounts.check(body, None)
         user = CardsUser(id=self._new_id(), firstname="", lastname="", email=None)
-        self._apply(user, body, groups)
+        self.accounts.apply(user, body, groups)
         self.data.users[user.id] = user
         if body.get("notify") in cj.TRUTHY:
             self.outbox.append(
@@ -234,13 +230,12 @@ class CardsFake(FakeService):
         user = self._user(key)
         body = cj.read_body(request)
         body.pop("notify", None)
-        self._apply(user, body, self._check_user(body, user.id))
+        self.accounts.apply(user, body, self.accounts.check(body, user.id))
         return json_response({"data": self._user_json(user)})
 
     def _delete_user(self, request: Request, key: str) -> Response:
         user = self.data.users.pop(self._user(key).id)
-        if user.email and self._emails.get(user.email.lower()) == user.id:
-            del self._emails[user.email.lower()]
+        self.accounts.forget(user, user.email)
         return json_response(None, 204)
 
     def _user_badges(self, request: Request, key: str) -> Response:
@@ -248,69 +243,11 @@ class CardsFake(FakeService):
         badges = [badge for badge in self.data.badges.values() if user.id in badge.user_ids]
         return self._page(request, badges, cj.PUBLICATION_FILTERS, cj.badge_json)
 
-    def _check_user(self, body: dict[str, Any], user_id: str | None) -> list[Any] | None:
-        """Validate a create (``user_id`` ``None``) or an update; return the group items."""
-        rules: dict[str, Any] = dict(cj.USER_RULES)
-        rules["email"] = [*cj.USER_RULES["email"].split("|"), self._unique_email(user_id)]
-        if user_id is not None:
-            del rules["notify"]
-        errors = validate(body, rules, partial=user_id is not None)
-        groups = body.get("groups") if "groups" in body and "groups" not in errors else None
-        items = cj.group_items(groups or [], errors)
-        if errors:
-            raise LaravelValidationError(errors)
-        return items if "groups" in body else None
-
-    def _unique_email(self, user_id: str | None) -> Check:
-        current = self.data.users[user_id].email if user_id else None
-
-        def check(value: Any) -> str | None:
-            email = str(value).lower()
-            if current is not None and email == current.lower():
-                return None  # keeping one's own address, even one the data holds twice
-            taken = self._emails.get(email, user_id) != user_id
-            return message("unique", "email") if taken else None
-
-        return check
-
-    def _apply(self, user: CardsUser, body: Mapping[str, Any], groups: list[Any] | None) -> None:
-        old_email = user.email
-        for name in cj.USER_FIELDS:
-            if name in body:
-                setattr(user, name, body[name])
-        if "enable_ranking" in body:
-            user.enable_ranking = body["enable_ranking"] in cj.TRUTHY
-        if groups is not None:
-            user.group_ids = self._resolve_groups(groups)
-        if old_email and self._emails.get(old_email.lower()) == user.id:
-            del self._emails[old_email.lower()]
-        if user.email:
-            self._emails[user.email.lower()] = user.id
-
-    def _resolve_groups(self, items: list[cj.GroupItem]) -> list[str]:
-        """Resolve ``(id, name)`` pairs: a known id wins, else the name (created if new)."""
-        ids: list[str] = []
-        for group_id, name in items:
-            if group_id is not None and group_id in self.data.groups:
-                chosen = group_id
-            elif name is not None:
-                chosen = self._group_by_name.get(name) or self._create_group(name)
-            else:
-                continue  # an unknown id without a name is ignored, as documented
-            if chosen not in ids:
-                ids.append(chosen)
-        return ids
-
-    def _create_group(self, name: str) -> str:
-        group_id = self._new_id()
-        self.data.groups[group_id] = CardsGroup(id=group_id, name=name)
-        self._group_by_name[name] = group_id
-        return group_id
-
     # -- other resources ---------------------------------------------------------------
 
     def _list_groups(self, request: Request, key: str) -> Response:
-        return self._page(request, self.data.groups.values(), cj.GROUP_FILTERS, cj.group_json)
+        groups = self.data.groups.values()
+        return self._page(request, groups, cj.GROUP_FILTERS, cj.group_json, kept="groups")
 
     def _list_trainings(self, request: Request, key: str) -> Response:
         groups = self.data.groups
@@ -338,7 +275,7 @@ class CardsFake(FakeService):
 
     def _create_embed(self, request: Request, key: str) -> Response:
         body = cj.read_body(request)
-        errors = validate(body, cj.embed_rules(self.data.trainings, self._emails))
+        errors = validate(body, cj.embed_rules(self.data.trainings, self.accounts.emails))
         if errors:
             raise LaravelValidationError(errors)
         url = EMBED_HOST + f"{self._rng.getrandbits(160):040x}"
@@ -365,11 +302,17 @@ class CardsFake(FakeService):
         items: Iterable[Any],
         fields: Mapping[str, FilterField[Any]],
         render: Callable[[Any], Any],
+        kept: str | None = None,
     ) -> Response:
+        """Answer a page; the filtered list of a ``kept`` one is kept for the next pages."""
         query = list_query(request.args)
         path = request.host_url.rstrip("/") + request.path.rstrip("/")
-        page = paginate(apply_filters(items, query.filters, fields), query, path, render)
-        return json_response(page)
+
+        def matching() -> list[Any]:
+            return apply_filters(items, query.filters, fields)
+
+        listed = matching() if kept is None else self.lists.get((kept, query.filters), matching)
+        return json_response(paginate(listed, query, path, render))
 
     def _user(self, key: str) -> CardsUser:
         return _find(self.data.users, key, "User")

@@ -15,4 +15,6 @@ def email_key(email: str | None) -> str | None:
     'jean.martin@acme.fr'
     """
     key = (email or "").strip().lower()
-    return key or None
+    # The email itself when it is its own key (the usual case): a sweep of 50 000
+    # employees then holds one string per email, not two.
+    return (email if key == email else key) or None

@@ -217,9 +217,14 @@ def _values(state: LearnerTraining) -> dict[str, Any]:
     return values
 
 
+#: The columns of a ``training_states`` row, in order (a row is read by position: a
+#: mapping per row costs more than the rest of the read).
+_NAMES = tuple(column.name for column in training_states.columns)
+
+
 def _state(row: Row[Any]) -> LearnerTraining:
     """Return the state a ``training_states`` row holds."""
-    values = dict(row._mapping)
+    values = dict(zip(_NAMES, row, strict=True))
     values["progress"] = float(values["progress"])
     values["updated_at"] = values["updated_at"].replace(tzinfo=timezone.utc)
     return LearnerTraining(**values)

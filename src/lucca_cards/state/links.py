@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -66,10 +66,36 @@ def _link(row: Sequence[Any]) -> Link:
 
 _COLUMNS = (links.c.employee_id, links.c.cards_user_id, links.c.email, links.c.created,
             links.c.department_id, links.c.group_name, links.c.offboarded)
+#: Links read per query (well under SQLite's 32 766 bound parameters).
+_CHUNK = 500
 #: The leaver rules that write to Cards (what the safety threshold counts).
 WRITING_RULES = ("remove-from-groups", "delete")
 #: What a link's ``offboarded`` says of a leaver the safety threshold held.
 HELD = "held"
+
+
+def changes(before: Link | None, wanted: Link) -> bool:
+    """Return whether recording ``wanted`` (:meth:`LinkStore.record_many`) changes ``before``."""
+    return _merged(before, wanted) is not None
+
+
+def _merged(before: Link | None, record: Link) -> dict[str, Any] | None:
+    """Return the row to write for ``record`` given the stored link; ``None``: unchanged."""
+    created, department_id, group_name = (
+        record.created, record.department_id, record.group_name)
+    if before is not None and before.cards_user_id == record.cards_user_id:
+        created = created or before.created
+        if before.department_id and before.department_id != department_id:
+            # A move not applied yet: its department and group stay, so that the move,
+            # when applied, leaves the right group.
+            department_id, group_name = before.department_id, before.group_name
+        group_name = group_name or before.group_name
+    after = Link(employee_id=record.employee_id, cards_user_id=record.cards_user_id,
+                 email=record.email, created=created, department_id=department_id,
+                 group_name=group_name)
+    if after == before:
+        return None
+    return {**attrs.asdict(after), "offboarded_at": None}
 
 
 class LinkStore(Store):
@@ -126,20 +152,31 @@ class LinkStore(Store):
                 ``None`` keeps the one recorded for the same account, and so does a move
                 not applied yet.
         """
+        self.record_many([Link(
+            employee_id=employee_id, cards_user_id=cards_user_id, email=email,
+            created=created, department_id=department_id, group_name=group_name)])
+
+    def record_many(self, records: Iterable[Link]) -> int:
+        """Remember many links (as :meth:`record` does) in one transaction.
+
+        Each is recorded as :meth:`record` would (its ``offboarded`` is ignored: a link
+        recorded is in use). A link that would not change is not written (its
+        ``linked_at`` stays): a rerun over unchanged data writes nothing. Returns how
+        many links were written.
+        """
+        wanted = {record.employee_id: record for record in records}
+        if not wanted:
+            return 0
+        written = 0
         with self._database.writing() as connection:
-            before = self._get(connection, employee_id)
-            if before is not None and before.cards_user_id == cards_user_id:
-                created = created or before.created
-                if before.department_id and before.department_id != department_id:
-                    # A move not applied yet: its department and group stay, so that the
-                    # move, when applied, leaves the right group.
-                    department_id, group_name = before.department_id, before.group_name
-                group_name = group_name or before.group_name
-            row = {"employee_id": employee_id, "cards_user_id": cards_user_id,
-                   "email": email, "linked_at": self._now(), "created": created,
-                   "department_id": department_id, "group_name": group_name,
-                   "offboarded": None, "offboarded_at": None}
-            upsert(connection, links, row, keys=["employee_id"])
+            before = self._many(connection, list(wanted))
+            for record in wanted.values():
+                row = _merged(before.get(record.employee_id), record)
+                if row is not None:
+                    upsert(connection, links, {**row, "linked_at": self._now()},
+                           keys=["employee_id"])
+                    written += 1
+        return written
 
     def link(self, employee_id: str) -> Link | None:
         """Return the whole link of ``employee_id``, if any."""
@@ -202,6 +239,15 @@ class LinkStore(Store):
         row = connection.execute(
             select(*_COLUMNS).where(links.c.employee_id == employee_id)).first()
         return None if row is None else _link(row)
+
+    @staticmethod
+    def _many(connection: Connection, employee_ids: Sequence[str]) -> dict[str, Link]:
+        found: dict[str, Link] = {}
+        for chunk in range(0, len(employee_ids), _CHUNK):
+            wanted = employee_ids[chunk:chunk + _CHUNK]
+            rows = connection.execute(select(*_COLUMNS).where(links.c.employee_id.in_(wanted)))
+            found.update((link.employee_id, link) for link in map(_link, rows))
+        return found
 
     def _now(self) -> str:
         return self._clock().astimezone(dt.timezone.utc).isoformat(timespec="seconds")

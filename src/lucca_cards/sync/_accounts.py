@@ -7,7 +7,7 @@ item (the error said), never an exception that would stop the other items.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -15,12 +15,16 @@ from .._paths import refused
 from ..cards.client import CardsClient
 from ..cards.models import CardsUser, ConnectionMode, GroupRef
 from ..errors import LuccaCardsError
+from ..state.links import Link, changes
+from ._memberships import Memberships
 from ._plan import UserRow, UserState
 from .links import LinkStore
 from .report import SyncItem, SyncOutcome
 
 #: ``progress(done, total)``, called after each item.
 Progress = Callable[[int, int], None]
+#: Links buffered before one transaction writes them.
+_BATCH = 500
 
 
 def _connection_mode(value: object) -> ConnectionMode:
@@ -77,10 +81,20 @@ class GroupTarget:
 
 
 class AccountWriter:
-    """Apply rows to Cards with the options of one import; records links as it goes."""
+    """Apply rows to Cards with the options of one import; records links as it goes.
 
-    def __init__(self, cards: CardsClient, links: LinkStore, options: ImportOptions) -> None:
+    A link that needed no call (an account found, or already linked) is buffered and
+    written with others in one transaction (:meth:`flush`; a link that did not change is
+    not written at all); one made by a write to Cards is recorded at once, so a crash
+    never forgets an account the integration created.
+    """
+
+    def __init__(self, cards: CardsClient, links: LinkStore, options: ImportOptions,
+                 memberships: Memberships, known: Mapping[str, Link] | None = None) -> None:
         self._cards, self._links, self.options = cards, links, options
+        self._memberships = memberships
+        self._known = known or {}  # the links as the run read them: unchanged ones skip
+        self._pending: list[Link] = []
 
     def apply(self, row: UserRow, group: GroupTarget | None = None) -> SyncItem:
         """Create, link or add to ``group`` the employee of ``row``; never raise."""
@@ -88,6 +102,11 @@ class AccountWriter:
             return self._apply(row, group)
         except LuccaCardsError as error:
             return _item(row, SyncOutcome.FAILED, group, reason=str(error))
+
+    def flush(self) -> None:
+        """Write the buffered links (one transaction)."""
+        pending, self._pending = self._pending, []
+        self._links.record_many(pending)
 
     def _apply(self, row: UserRow, group: GroupTarget | None) -> SyncItem:
         if row.state is UserState.CANNOT_BE_IMPORTED:
@@ -98,10 +117,11 @@ class AccountWriter:
         assert user is not None  # linked states always carry the account
         if group is not None and not group.holds(user):
             return self._join(row, user, group)
-        return self._linked(row, user, group)
+        return self._linked(row, user, group, buffered=True)
 
-    def _linked(self, row: UserRow, user: CardsUser, group: GroupTarget | None) -> SyncItem:
-        self._link(row, user, group=group)
+    def _linked(self, row: UserRow, user: CardsUser, group: GroupTarget | None, *,
+                buffered: bool = False) -> SyncItem:
+        self._link(row, user, group=group, buffered=buffered)
         already = row.state is UserState.ALREADY_LINKED
         outcome = SyncOutcome.UNCHANGED if already else SyncOutcome.LINKED
         return _item(row, outcome, group, user=user)
@@ -117,6 +137,7 @@ class AccountWriter:
             notify=self.options.notify, connection_mode=self.options.connection_mode,
             groups=groups,
         )
+        self._memberships.wrote(user)
         self._link(row, user, created=True, group=group)
         if group is not None:
             group.learn(user)
@@ -125,23 +146,31 @@ class AccountWriter:
     def _join(self, row: UserRow, user: CardsUser, group: GroupTarget) -> SyncItem:
         if self.options.dry_run:
             return _item(row, SyncOutcome.ADDED_TO_GROUP, group, user=user)
-        # PUT replaces every membership, so the union must be built on the groups the
-        # user has now, not on the sweep's (minutes old): read the user again first.
-        user = self._cards.users.get(user.id)
+        # PUT replaces every membership, so the union is built on groups read at most
+        # memberships_max_age ago, not on a sweep that may be an hour old.
+        user = self._memberships.current(user)
         if group.holds(user):  # someone added them since the sweep
             return self._linked(row, user, group)
         user = self._cards.users.update(user.id, groups=[*user.groups, group.ref()])
+        self._memberships.wrote(user)
         self._link(row, user, group=group)
         group.learn(user)
         return _item(row, SyncOutcome.ADDED_TO_GROUP, group, user=user)
 
     def _link(self, row: UserRow, user: CardsUser, *, created: bool = False,
-              group: GroupTarget | None = None) -> None:
+              group: GroupTarget | None = None, buffered: bool = False) -> None:
         """Record the link; with the department group the account is in, if any."""
-        if not self.options.dry_run:
-            self._links.record(row.employee.id, user.id, row.email or "", created=created,
-                               department_id=row.employee.department_id,
-                               group_name=group.name if group is not None else None)
+        if self.options.dry_run:
+            return
+        record = Link(employee_id=row.employee.id, cards_user_id=user.id,
+                      email=row.email or "", created=created,
+                      department_id=row.employee.department_id,
+                      group_name=group.name if group is not None else None)
+        if buffered and not changes(self._known.get(record.employee_id), record):
+            return  # the store holds it already (the transaction would check it again)
+        self._pending.append(record)
+        if not buffered or len(self._pending) >= _BATCH:
+            self.flush()
 
 
 def _item(
@@ -165,14 +194,29 @@ def _item(
 
 
 def run_items(
-    rows: Sequence[tuple[UserRow, GroupTarget | None]],
+    rows: Iterable[tuple[UserRow, GroupTarget | None]],
     writer: AccountWriter,
     progress: Progress | None,
+    *,
+    total: int,
+    order: Callable[[UserRow], int] | None = None,
 ) -> list[SyncItem]:
-    """Apply every row in order, reporting progress after each."""
-    items = []
-    for done, (row, group) in enumerate(rows, start=1):
-        items.append(writer.apply(row, group))
-        if progress is not None:
-            progress(done, len(rows))
-    return items
+    """Apply every row, reporting progress after each; the items come in the rows' order.
+
+    ``rows`` may be a stream (nothing but the items is then kept); ``order`` sorts the
+    work first (the accounts' order in the Cards sweep, so that one page read again
+    serves the writes that follow). The buffered links are written at the end, even
+    when the run is interrupted.
+    """
+    work: Iterable[tuple[int, tuple[UserRow, GroupTarget | None]]] = enumerate(rows)
+    if order is not None:
+        work = sorted(work, key=lambda pair: order(pair[1][0]))
+    items: list[SyncItem | None] = [None] * total
+    try:
+        for done, (index, (row, group)) in enumerate(work, start=1):
+            items[index] = writer.apply(row, group)
+            if progress is not None:
+                progress(done, total)
+    finally:
+        writer.flush()
+    return [item for item in items if item is not None]

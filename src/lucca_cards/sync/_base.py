@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from .._paths import refused
 from ..cards.client import CardsClient
+from ..config import check_setting
 from ..lucca.client import LuccaOAuthClient
 from ..lucca.models import Employee, EmployeeStatus
+from ._memberships import Memberships
+from ._parallel import Stopped, until
+from ._plan import CardsDirectory
 from .links import LinkStore
 
 #: The employees an import considers by default: deactivated ones are left out.
 DEFAULT_STATUSES = ("active", "upcoming")
+#: What an import reads of each employee (the other attributes stay ``None``): a sweep of
+#: 50 000 employees then fits in a few tens of MiB.
+PLANNED = ("given_name", "family_name", "email", "department_id")
 
 
 class BaseImporter:
-    """The clients, links and statuses of an import; reads the employees it considers."""
+    """The clients, links and statuses of an import; reads the employees it considers.
+
+    ``memberships_max_age`` (seconds, 300 by default; the ``cards_memberships_max_age``
+    setting) bounds how old the groups of an account may be when a join writes them: see
+    :mod:`lucca_cards.sync._memberships` and "Performance and limits" in the docs.
+    """
 
     def __init__(
         self,
@@ -24,14 +37,31 @@ class BaseImporter:
         *,
         links: LinkStore | None = None,
         statuses: Iterable[str] = DEFAULT_STATUSES,
+        memberships_max_age: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.lucca, self.cards = lucca, cards
         self.links = links if links is not None else LinkStore()
         self.statuses = _statuses(statuses)
+        self.memberships_max_age: float = check_setting(
+            "cards_memberships_max_age", memberships_max_age)
+        self._clock = clock
 
-    def employees(self) -> list[Employee]:
-        """Read the employees an import considers (one paged sweep, 100 a page)."""
-        return list(self.lucca.employees.list(status=list(self.statuses)))
+    def employees(self, stopped: Stopped = lambda: False) -> list[Employee]:
+        """Read the employees an import considers (one paged sweep, 100 a page).
+
+        Only what an import uses is kept of each: ``id``, the names, ``email`` and
+        ``department_id`` (the other attributes are ``None``). ``stopped`` is asked
+        between pages: the sweep ends early once it says so.
+        """
+        pager = self.lucca.employees.list(status=list(self.statuses), fields=PLANNED)
+        return list(until(pager, stopped))
+
+    def _accounts(self, stopped: Stopped) -> tuple[CardsDirectory, Memberships]:
+        """Sweep the Cards accounts (500 a page), remembering when each page was read."""
+        memberships = Memberships(self.cards, max_age=self.memberships_max_age,
+                                  clock=self._clock)
+        return CardsDirectory(memberships.sweep(until=stopped)), memberships
 
 
 def _statuses(statuses: Iterable[str]) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from ..cards.models import CardsUser, GroupRef, UserChanges
 from ..errors import LuccaCardsError, NotFoundError
 from ._accounts import AccountWriter, ImportOptions
 from ._lifecycle_plan import Change, ChangeKind
+from ._memberships import Memberships
 from .links import LinkStore
 from .report import SyncItem, SyncOutcome
 
@@ -27,10 +28,16 @@ class ChangeWriter:
     """Apply changes with the options of one run (import options, leaver rule, dry run)."""
 
     def __init__(self, cards: CardsClient, links: LinkStore, options: ImportOptions,
-                 leavers: LeaverAction, *, forced: bool = False) -> None:
+                 leavers: LeaverAction, memberships: Memberships, *,
+                 forced: bool = False) -> None:
         self._cards, self._links, self._leavers = cards, links, leavers
         self._options, self._forced = options, forced
-        self._accounts = AccountWriter(cards, links, options)
+        self._memberships = memberships
+        self._accounts = AccountWriter(cards, links, options, memberships)
+
+    def flush(self) -> None:
+        """Write the links buffered by the user-import rules (hires found linked)."""
+        self._accounts.flush()
 
     @property
     def dry_run(self) -> bool:
@@ -80,12 +87,14 @@ class ChangeWriter:
         if change.new_email is not None:
             changes["email"] = change.new_email
         if change.join is not None or change.leave is not None:
-            account = self._cards.users.get(account.id)
+            # PUT replaces every group: build on groups read at most max_age ago.
+            account = self._memberships.current(account)
             groups = _groups(account, change)
             if groups != list(account.groups):
                 changes["groups"] = groups
         if changes:
             account = self._cards.users.update(account.id, **changes)
+            self._memberships.wrote(account)
             if change.join is not None:
                 change.join.learn(account)
         if change.new_email is not None:

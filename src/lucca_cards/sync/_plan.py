@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
@@ -12,6 +12,9 @@ from ..cards.models import CardsUser
 from ..lucca.models import Employee
 from ._rules import NO_EMAIL, email_problem, match_key, name_problem
 from .links import LinkStore
+
+#: Where an employee's linked account id is looked up.
+Linked = LinkStore | Mapping[str, str]
 
 
 class UserState(str, enum.Enum):
@@ -90,15 +93,32 @@ class CardsDirectory:
 
 
 def plan_users(
-    employees: Sequence[Employee], directory: CardsDirectory, links: LinkStore
+    employees: Sequence[Employee], directory: CardsDirectory, links: Linked
 ) -> list[UserRow]:
-    """Return one :class:`UserRow` per employee, in the order given."""
+    """Return one :class:`UserRow` per employee, in the order given.
+
+    ``links`` gives an employee's linked account id: the store itself for a few
+    employees, or everything it holds (``LinkStore.all()``, one query) for many.
+    """
     keys = Counter(match_key(employee.email) for employee in employees)
     return [_row(employee, directory, links, keys) for employee in employees]
 
 
+def plan_lazily(
+    employees: deque[Employee], directory: CardsDirectory, links: Linked
+) -> Iterator[UserRow]:
+    """Yield the rows of :func:`plan_users` one by one, letting go of each employee.
+
+    An import that writes each row as it comes then never holds every row and every
+    employee at once (the memory of a 50 000-employee import).
+    """
+    keys = Counter(match_key(employee.email) for employee in employees)
+    while employees:
+        yield _row(employees.popleft(), directory, links, keys)
+
+
 def _row(
-    employee: Employee, directory: CardsDirectory, links: LinkStore, keys: Counter[str | None]
+    employee: Employee, directory: CardsDirectory, links: Linked, keys: Counter[str | None]
 ) -> UserRow:
     key = match_key(employee.email)
     if key is None:

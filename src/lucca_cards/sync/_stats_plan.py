@@ -48,11 +48,15 @@ class FilePlan:
     removed: tuple[str, ...] = ()
     pending_since: datetime | None = None
     problem: str | None = None
+    # Worked out once by plan_file, which counts the occurrences anyway.
+    _changed: bool | None = attrs.field(default=None, repr=False, alias="changed")
 
     @property
     def changed(self) -> bool:
         """Whether the file differs from the plan (in any order)."""
-        return Counter(self.desired) != Counter(item.record for item in self.current)
+        if self._changed is None:  # built elsewhere than plan_file: work it out
+            return Counter(self.desired) != Counter(item.record for item in self.current)
+        return self._changed
 
     @property
     def never_written(self) -> bool:
@@ -82,10 +86,13 @@ def plan_file(
     desired: dict[str, tuple[LearnerTraining, TrainingRecord]] = {}
     claimed: set[int] = set()
     removed: list[str] = []
+    # Each occurrence's title key and link, computed once for every state that looks.
+    occurrences = [(item, title_key(item.record.title), item.record.link) for item in current]
     for state in ordered:
         training = trainings.get(state.training_id)
-        mine = [item for item in current
-                if item.id not in claimed and _claims(state, training, item.record)]
+        titles, url = _claim_keys(state, training)
+        mine = [item for item, key, link in occurrences if item.id not in claimed
+                and (key in titles or (url is not None and link == url))]
         claimed.update(item.id for item in mine)
         if training is None:
             removed += [item.record.title for item in mine]
@@ -100,23 +107,35 @@ def plan_file(
             if item.id not in claimed and title_key(item.record.title) not in desired]
     records = sorted([record for _, record in desired.values()] + kept,
                      key=lambda record: title_key(record.title))
-    on_file = Counter(item.record for item in current)
-    pending = [state.updated_at for state, record in desired.values() if not on_file[record]]
+    on_file = _count(item.record for item in current)
+    pending = [state.updated_at for state, record in desired.values() if record not in on_file]
     return FilePlan(user_id=user_id, name=name, email=email, current=tuple(current),
                     desired=tuple(records), removed=tuple(removed),
-                    pending_since=min(pending, default=None), problem=_repeated(kept))
+                    pending_since=min(pending, default=None), problem=_repeated(kept),
+                    changed=_count(records) != on_file)
 
 
-def _claims(state: LearnerTraining, training: Training | None,
-            record: TrainingRecord) -> bool:
-    """Whether the occurrence ``record`` is the one of ``state``'s training."""
+def _count(records: Iterable[TrainingRecord]) -> dict[TrainingRecord, int]:
+    """Count the records (a multiset): a plain loop, as ``Counter`` costs a lot per call."""
+    counts: dict[TrainingRecord, int] = {}
+    for record in records:
+        counts[record] = counts.get(record, 0) + 1
+    return counts
+
+
+def _claim_keys(state: LearnerTraining, training: Training | None
+                ) -> tuple[frozenset[str], str | None]:
+    """Return what makes an occurrence ``state``'s: its title keys, or the training's link.
+
+    An occurrence is the training's when its title is the state's or the training's
+    (compared by :func:`title_key`), or when it links to the training's public page.
+    """
     titles = {title_key(state.title)}
     if training is not None:
         titles.add(title_key(training.title))
-        if training.public_url and record.link == training.public_url:
-            return True
     titles.discard("")
-    return title_key(record.title) in titles
+    url = training.public_url if training is not None and training.public_url else None
+    return frozenset(titles), url
 
 
 def _repeated(kept: Iterable[TrainingRecord]) -> str | None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 
 from .._paths import id_list
 from .._untrusted import text_problem
 from ..cards.models import MAX_TEXT_LENGTH, ConnectionMode
-from ..lucca.models import Department
+from ..lucca.models import Department, Employee
+from ..state.links import Link
 from ._accounts import AccountWriter, GroupTarget, ImportOptions, Progress, run_items
 from ._base import BaseImporter
+from ._memberships import Memberships
+from ._parallel import Stopped, side_by_side
 from ._plan import CardsDirectory, UserRow, UserState, plan_users
 from .report import SyncReport
 
@@ -73,6 +76,8 @@ class _Snapshot:
     departments: list[Department]
     members: dict[str, list[UserRow]]
     groups: dict[str, str]
+    memberships: Memberships
+    known: dict[str, Link]
 
     def row(self, department: Department) -> DepartmentRow:
         name = group_name(department)
@@ -99,8 +104,10 @@ class DepartmentImporter(BaseImporter):
 
     Employees and their departments come from one sweep of employees with embedded job
     positions, not one call per department; Cards users (with their groups) from one
-    sweep of users, and groups from one sweep of groups. Departments with the same name
-    in different branches share one group; the report says so.
+    sweep of users, and groups from one sweep of groups, read while Lucca is. A join's
+    ``PUT`` is built on the account's groups read at most ``memberships_max_age`` seconds
+    before (the sweep's, or its page read again: about one call per join). Departments
+    with the same name in different branches share one group; the report says so.
 
     Args:
         lucca, cards: the clients.
@@ -111,17 +118,27 @@ class DepartmentImporter(BaseImporter):
     """
 
     def _snapshot(self) -> _Snapshot:
-        departments = list(self.lucca.departments.list())
-        employees = self.employees()
-        directory = CardsDirectory(self.cards.users.list())
+        (departments, employees), (directory, memberships, groups) = side_by_side(
+            self._lucca_side, self._cards_side)
         members: dict[str, list[UserRow]] = defaultdict(list)
-        for row in plan_users(employees, directory, self.links):
+        known = self.links.links()
+        linked = {employee: link.cards_user_id for employee, link in known.items()}
+        for row in plan_users(employees, directory, linked):
             if row.employee.department_id is not None:
                 members[row.employee.department_id].append(row)
+        return _Snapshot(departments=departments, members=dict(members), groups=groups,
+                         memberships=memberships, known=known)
+
+    def _lucca_side(self, stopped: Stopped) -> tuple[list[Department], list[Employee]]:
+        return list(self.lucca.departments.list()), self.employees(stopped)
+
+    def _cards_side(self, stopped: Stopped) -> tuple[CardsDirectory, Memberships,
+                                                     dict[str, str]]:
+        directory, memberships = self._accounts(stopped)
         groups: dict[str, str] = {}
         for group in self.cards.groups.list():
             groups.setdefault(group.name or "", group.id)
-        return _Snapshot(departments=departments, members=dict(members), groups=groups)
+        return directory, memberships, groups
 
     def preview(self) -> list[DepartmentRow]:
         """Return one row per Lucca department: members, group, who is still missing."""
@@ -168,7 +185,10 @@ class DepartmentImporter(BaseImporter):
             target = targets.setdefault(row.name, GroupTarget(row.name, snapshot.groups.get(
                 row.name)))
             work += [(member, target) for member in members]
-        items = run_items(work, AccountWriter(self.cards, self.links, options), progress)
+        writer = AccountWriter(self.cards, self.links, options, snapshot.memberships,
+                               snapshot.known)
+        items = run_items(work, writer, progress, total=len(work),
+                          order=_sweep_order(snapshot.memberships))
         return SyncReport(operation="departments", dry_run=dry_run, items=items,
                           notes=dict.fromkeys(notes))
 
@@ -200,6 +220,18 @@ def _notes(row: DepartmentRow, snapshot: _Snapshot) -> list[str]:
             "; Cards creates a group only with a member, so none was created")
         notes.append(f"department {row.department.id} ({row.name}) {who}{why}")
     return notes
+
+
+def _sweep_order(memberships: Memberships) -> Callable[[UserRow], int]:
+    """Order the work as the Cards sweep listed the accounts (new accounts first).
+
+    A join read again reads its account's whole page (500 accounts): in this order, the
+    joins that follow find their groups fresh.
+    """
+    def order(row: UserRow) -> int:
+        return -1 if row.cards_user is None else memberships.position(row.cards_user.id)
+
+    return order
 
 
 def _numeric(identifier: str) -> tuple[int, str]:

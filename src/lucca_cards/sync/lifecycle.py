@@ -37,7 +37,7 @@ import attrs
 from .._paths import id_list
 from .._values import ConnectionMode, DepartmentScope, LeaverAction
 from ..cards.client import CardsClient
-from ..config import Settings
+from ..config import Settings, check_setting
 from ..lucca.client import LuccaOAuthClient
 from ..lucca.models import Employee
 from ..state.links import HELD, Link
@@ -53,6 +53,7 @@ from ._lifecycle_plan import (
     keep_claimed,
 )
 from ._lifecycle_read import AT_WORK, Kept, LuccaReader, Reading
+from ._memberships import Memberships
 from ._offboarding_limit import OffboardingLimit
 from ._plan import CardsDirectory
 from ._rules import match_key
@@ -75,6 +76,8 @@ class LifecycleSync:
             Cards group exists; ``all``; ``none``).
         max_offboarded, max_offboarded_share: the safety threshold (10 and 0.05).
         notify, connection_mode: how hires are created (as the user import).
+        memberships_max_age: how old an account's groups may be when a move writes them
+            (as for :class:`~lucca_cards.DepartmentImporter`).
         clock: monotonic seconds, for the departments' cache.
         now: the current time (aware), for the safety threshold's 24 hours.
 
@@ -95,10 +98,14 @@ class LifecycleSync:
         max_offboarded_share: float = 0.05,
         notify: bool = False,
         connection_mode: ConnectionMode | str = ConnectionMode.PASSWORD,
+        memberships_max_age: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.lucca, self.cards, self.links = lucca, cards, links
+        self.memberships_max_age: float = check_setting(
+            "cards_memberships_max_age", memberships_max_age)
+        self._clock = clock
         self.leavers, self.scope = LeaverAction(leavers), DepartmentScope(departments)
         self.limit = OffboardingLimit(max_offboarded=max_offboarded,
                                       max_offboarded_share=max_offboarded_share)
@@ -120,6 +127,7 @@ class LifecycleSync:
             "max_offboarded_share": settings.lifecycle_max_offboarded_share,
             "notify": settings.import_notify,
             "connection_mode": settings.import_connection_mode,
+            "memberships_max_age": settings.cards_memberships_max_age,
             **options,
         }
         return cls(lucca, cards, links, **values)
@@ -139,6 +147,13 @@ class LifecycleSync:
             emails: employee id → the email an event gave (``employee.*`` events carry
                 it): one Lucca call then reads those employees and whoever shares it.
         """
+        return self._plan(employee_ids, hires=hires, deleted=deleted, emails=emails)[0]
+
+    def _plan(self, employee_ids: Iterable[str | int] | None, *, hires: bool,
+              deleted: Iterable[str], emails: Mapping[str, str] | None
+              ) -> tuple[list[Change], Memberships]:
+        memberships = Memberships(self.cards, max_age=self.memberships_max_age,
+                                  clock=self._clock)
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="LifecycleSync")
         reading = self.reader.employees(wanted, emails)
@@ -148,11 +163,12 @@ class LifecycleSync:
         gone = frozenset(deleted) if wanted is not None else frozenset(ids)
         if not any(_may_change(employees.get(i), links.get(i), self.leavers, hires,
                                i in gone) for i in ids):
-            return [decide_unchanged(i, employees.get(i), links.get(i)) for i in ids]
-        directory = CardsDirectory(self.cards.users.list())
+            return [decide_unchanged(i, employees.get(i), links.get(i)) for i in ids], memberships
+        directory = CardsDirectory(memberships.sweep())
         context = self._context(reading, links, ids, gone, directory, hires=hires,
                                 complete=wanted is None, emails=emails or {})
-        return keep_claimed([decide(i, employees.get(i), links.get(i), context) for i in ids])
+        changes = [decide(i, employees.get(i), links.get(i), context) for i in ids]
+        return keep_claimed(changes), memberships
 
     def _context(self, reading: Reading, links: dict[str, Link], ids: Sequence[str],
                  gone: frozenset[str], directory: CardsDirectory, *, hires: bool,
@@ -216,7 +232,8 @@ class LifecycleSync:
         converges (Lucca is read again, and the links say what was done).
         """
         options = attrs.evolve(self._import, dry_run=dry_run)
-        changes = self.plan(employee_ids, hires=hires, deleted=deleted, emails=emails)
+        changes, memberships = self._plan(employee_ids, hires=hires, deleted=deleted,
+                                          emails=emails)
         writing = [c for c in changes if c.kind is ChangeKind.LEAVE and self._writes(c)]
         waiting = {c.employee_id for c in writing
                    if c.link is not None and c.link.offboarded == HELD}
@@ -226,16 +243,20 @@ class LifecycleSync:
             one = len(waiting) == 1
             notes = [*notes, f"{len(waiting)} leaver{'' if one else 's'} held by an earlier "
                      f"safety stop {'waits' if one else 'wait'} for a forced run (--force)"]
-        writer = ChangeWriter(self.cards, self.links, options, self.leavers, forced=force)
+        writer = ChangeWriter(self.cards, self.links, options, self.leavers, memberships,
+                              forced=force)
         items = []
-        for done, change in enumerate(changes, start=1):
-            hold = held
-            if hold is None and change.employee_id in waiting and not force:
-                hold = ("held by the safety threshold on an earlier run; a forced run "
-                        "(--force) offboards them")
-            items.append(writer.apply(change, held=hold))
-            if progress is not None:
-                progress(done, len(changes))
+        try:
+            for done, change in enumerate(changes, start=1):
+                hold = held
+                if hold is None and change.employee_id in waiting and not force:
+                    hold = ("held by the safety threshold on an earlier run; a forced run "
+                            "(--force) offboards them")
+                items.append(writer.apply(change, held=hold))
+                if progress is not None:
+                    progress(done, len(changes))
+        finally:
+            writer.flush()
         return SyncReport(operation="lifecycle", dry_run=dry_run, items=items, notes=notes)
 
     def _writes(self, change: Change) -> bool:

@@ -171,12 +171,12 @@ class _Night:
     def _import(self, part: str, step: Callable[[int, int], None]) -> SyncReport:
         notify, mode = self.settings.import_notify, self.settings.import_connection_mode
         lucca, cards = self.client(LuccaOAuthClient), self.client(CardsClient)
-        links = LinkStore(self.state)
+        links, age = LinkStore(self.state), self.settings.cards_memberships_max_age
         if part == "departments":
-            return DepartmentImporter(lucca, cards, links=links).run(
+            return DepartmentImporter(lucca, cards, links=links, memberships_max_age=age).run(
                 notify=notify, connection_mode=mode, dry_run=self.dry_run, progress=step,
                 imported_only=True)
-        return UserImporter(lucca, cards, links=links).run(
+        return UserImporter(lucca, cards, links=links, memberships_max_age=age).run(
             notify=notify, connection_mode=mode, dry_run=self.dry_run, progress=step)
 
     def _lifecycle(self, step: Callable[[int, int], None], force: bool) -> SyncReport:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -30,6 +30,7 @@ from ..lucca.legacy import LuccaLegacyApiClient
 from ..lucca.legacy_models import LegacyUser
 from ..lucca.training_records import StatsFieldCodes
 from ..state import LearnerTraining, TrainingLedger
+from ._parallel import Stopped, side_by_side, until
 from ._rules import match_key
 from ._stats_plan import FilePlan, plan_file, title_key, write_order
 from .report import SyncItem, SyncOutcome, SyncReport
@@ -130,21 +131,16 @@ class StatsPublisher:
         """Read the tenant, Cards and the ledger; plan every learner's file. Write nothing.
 
         Raises:
-            ConfigurationError: a field code is missing on the tenant (nothing is read
-                further), naming the code and the Lucca setup step that creates it.
+            ConfigurationError: a field code is missing on the tenant (no file is read;
+                the Cards trainings, read meanwhile, stop at their first page), naming the
+                code and the Lucca setup step that creates it.
         """
-        self.legacy.field_definitions.check_stats_codes(self.codes)
-        trainings = {training.id: training for training in self.cards.trainings.list()}
         states: dict[str, list[LearnerTraining]] = defaultdict(list)
         for state in self.ledger.states():
             states[state.email].append(state)
-        learners: dict[str, list[LegacyUser]] = defaultdict(list)
-        employees = 0
-        for user in self.legacy.users.list(fields=USER_FIELDS):
-            employees += 1
-            key = match_key(user.mail)
-            if key is not None and key in states:
-                learners[key].append(user)
+        (employees, learners), trainings = side_by_side(
+            lambda stopped: self._learners(states, stopped),
+            lambda stopped: {t.id: t for t in until(self.cards.trainings.list(), stopped)})
         files, skipped = [], []
         for key, users in learners.items():
             if len(users) > 1:
@@ -155,6 +151,19 @@ class StatsPublisher:
             files.append(self._plan_one(users[0], states[key], trainings))
         return StatsPlan(files=tuple(files), skipped=tuple(skipped), employees=employees,
                          notes=_notes(states, learners, files))
+
+    def _learners(self, states: Mapping[str, list[LearnerTraining]], stopped: Stopped
+                  ) -> tuple[int, dict[str, list[LegacyUser]]]:
+        """Check the field codes, then sweep the files: how many, and the learners'."""
+        self.legacy.field_definitions.check_stats_codes(self.codes)
+        learners: dict[str, list[LegacyUser]] = defaultdict(list)
+        employees = 0
+        for user in until(self.legacy.users.list(fields=USER_FIELDS), stopped):
+            employees += 1
+            key = match_key(user.mail)
+            if key is not None and key in states:
+                learners[key].append(user)
+        return employees, learners
 
     def _plan_one(self, user: LegacyUser, states: list[LearnerTraining],
                   trainings: dict[str, Training]) -> FilePlan:

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Sequence
 
 from .._paths import id_list
 from ..cards.models import ConnectionMode
 from ._accounts import AccountWriter, ImportOptions, Progress, run_items
 from ._base import BaseImporter
-from ._plan import CardsDirectory, UserRow, plan_users
+from ._memberships import Memberships
+from ._parallel import side_by_side
+from ._plan import UserRow, plan_lazily, plan_users
 from .report import SyncItem, SyncOutcome, SyncReport
 
 
 class UserImporter(BaseImporter):
     """Import Lucca employees into Cards, the way Cards' "User Sync" screen does.
 
-    Every preview or run reads Lucca with one paged sweep of employees (100 a page) and
-    Cards with one paged sweep of users (500 a page), matches them by lower-cased, trimmed
-    email, then writes only what is missing: one ``POST /v1/users`` per new account. An
-    existing account with the same email is linked, never recreated or modified. A
-    second run over unchanged data writes nothing.
+    Every preview or run reads Lucca with one paged sweep of employees (100 a page) and,
+    at the same time, Cards with one paged sweep of users (500 a page), matches them by
+    lower-cased, trimmed email, then writes only what is missing: one ``POST /v1/users``
+    per new account. An existing account with the same email is linked, never recreated
+    or modified. A second run over unchanged data writes nothing.
 
     Args:
         lucca: reads the employees.
@@ -37,7 +40,12 @@ class UserImporter(BaseImporter):
 
     def preview(self) -> list[UserRow]:
         """Return one row per employee: the matching account and what an import would do."""
-        return plan_users(self.employees(), CardsDirectory(self.cards.users.list()), self.links)
+        return self._plan()[0]
+
+    def _plan(self) -> tuple[list[UserRow], Memberships]:
+        """Read both sides at once (each has its own budget), then match them."""
+        employees, (directory, memberships) = side_by_side(self.employees, self._accounts)
+        return plan_users(employees, directory, self.links.all()), memberships
 
     def run(
         self,
@@ -66,9 +74,19 @@ class UserImporter(BaseImporter):
         # Checked (and a one-shot iterator read) before anything is asked of Lucca.
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="UserImporter.run")
-        rows, missing = choose(self.preview(), wanted)
-        writer = AccountWriter(self.cards, self.links, options)
-        items = run_items([(row, None) for row in rows], writer, progress)
+        employees, (directory, memberships) = side_by_side(self.employees, self._accounts)
+        known = self.links.links()
+        linked = {employee: link.cards_user_id for employee, link in known.items()}
+        writer = AccountWriter(self.cards, self.links, options, memberships, known)
+        if wanted is None:  # every employee: each row planned as it is written
+            total = len(employees)
+            rows = plan_lazily(deque(employees), directory, linked)
+            del employees  # let go of each employee once written
+            items = run_items(((row, None) for row in rows), writer, progress, total=total)
+            return SyncReport(operation="users", dry_run=dry_run, items=items)
+        chosen, missing = choose(plan_users(employees, directory, linked), wanted)
+        items = run_items([(row, None) for row in chosen], writer, progress,
+                          total=len(chosen))
         return SyncReport(operation="users", dry_run=dry_run, items=(*items, *missing))
 
 
