@@ -18,6 +18,7 @@ import lucca_cards.lucca.models as lucca_models
 from lucca_cards._models import ApiModel
 from lucca_cards._paging import Pager, RawPage
 from lucca_cards.cards.models import Badge, CardsUser
+from lucca_cards.errors import ValidationError
 from lucca_cards.lucca.client import Employees
 from lucca_cards.lucca.legacy_models import LegacyUser
 from lucca_cards.lucca.models import Department, Employee, JobPosition, Reference
@@ -121,3 +122,22 @@ def test_every_model_is_built_once(
     result = model.from_api(payload)
     assert built == expected
     assert result.extra == {k: v for k, v in payload.items() if k in ("x", "t9n", "embedded")}
+
+
+@pytest.mark.parametrize("payload", [
+    {"id": "1", "email": "a@b.fr", "department": {"id": "32"}},
+    {"id": "2", "email": "a@b.fr", "departmentId": "32"},
+    {"id": "3", "email": "a@b.fr", "applicableJobPosition": {"id": "74"},
+     "embedded": {"job-position": {"74": {"department": {"id": "32"}}}}},
+])
+def test_fields_keep_what_from_api_reads_for_them(payload: dict[str, Any]) -> None:
+    full = Employee.from_api(payload)
+    slim = Employee.from_api_fields(payload, None, ["email", "department_id"])
+
+    assert (slim.id, slim.email, slim.department_id) == (full.id, full.email, "32")
+    assert slim.status is None and slim.extra == {}
+
+
+def test_unknown_fields_are_refused_before_any_call() -> None:
+    with pytest.raises(ValidationError, match="emails"):
+        Employee.from_api_fields({"id": "1"}, None, ["emails"])

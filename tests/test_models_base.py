@@ -76,3 +76,22 @@ def test_redact_url_masks_secret_looking_query_values() -> None:
     url = redact_url("https://h/x?page=!abc&token=T0K&api_key=K&limit=100")
     assert "T0K" not in url and "=K" not in url
     assert "page=!abc" in url and "limit=100" in url
+
+
+def test_an_empty_extra_is_a_shared_dict_that_refuses_changes() -> None:
+    import copy
+    import json
+    import pickle
+
+    from lucca_cards.lucca.models import Employee
+
+    first, second = Employee.from_api({"id": "1"}), Employee.from_api({"id": "2"})
+    assert first.extra is second.extra  # one object, not one dict per model
+    assert isinstance(first.extra, dict) and json.dumps(first.extra) == "{}"
+    assert first.extra | {"a": 1} == {"a": 1} and first.extra.copy() == {}
+    for change in (lambda e: e.__setitem__("a", 1), lambda e: e.update(a=1),
+                   lambda e: e.clear()):
+        with pytest.raises(TypeError, match="shared"):
+            change(first.extra)  # type: ignore[no-untyped-call]
+    assert pickle.loads(pickle.dumps(first)).extra is first.extra  # noqa: S301 - our own bytes
+    assert copy.deepcopy(first).extra is first.extra

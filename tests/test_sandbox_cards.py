@@ -554,3 +554,15 @@ def test_fifty_thousand_users_page_and_stay_unique() -> None:
         assert page["data"][0]["lastname"] == str((1000 - 2) * 10)
         duplicate = {"firstname": "A", "lastname": "B", "email": "U49999@BIG.test"}
         assert api("POST", "/v1/users", json=duplicate).status_code == 422
+
+
+def test_a_cached_list_tells_1_from_1_0_and_true(api: Api) -> None:
+    """1, 1.0 and True are one dict key, yet the filters read them apart (1.0 is no flag)."""
+    def listed(value: Any) -> list[str]:
+        response = api.filtered("/v1/groups", [{"type": "is_public", "values": [value]}])
+        return ids(response) if response.status_code == 200 else [str(response.status_code)]
+
+    first = listed(1.0)
+    assert listed(1) == [TECH]
+    assert listed(True) == [TECH]
+    assert listed(1.0) == first

@@ -50,6 +50,12 @@ class App:
             return []
         if path == "/boom":
             raise RuntimeError("a bug in the application")
+        if path == "/short":  # promises more than it sends
+            start_response("200 OK", [("Content-Length", "10")])
+            return [b"12345"]
+        if path == "/long":  # sends more than it promises: the rest must not pass for
+            start_response("200 OK", [("Content-Length", "2")])  # the next answer
+            return [b"okHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL"]
         if path == "/held":
             self.entered.set()
             self.released.wait(PROMPT)
@@ -187,3 +193,43 @@ def test_close_lets_an_answer_under_way_finish(served: tuple[ServedApp, App]) ->
     waiting.join(PROMPT)
     assert answers == [b"ok"]
     conn.close()
+
+
+def test_an_answer_shorter_than_its_length_closes_the_connection(
+    served: tuple[ServedApp, App]
+) -> None:
+    sock = send_raw(served[0], b"GET /short HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = raw_answer(sock)  # reads to the end: it comes, the connection being closed
+    assert answer.endswith(b"12345")
+
+
+def test_bytes_past_an_answers_length_never_reach_the_next_request(
+    served: tuple[ServedApp, App]
+) -> None:
+    sock = send_raw(served[0], b"GET /long HTTP/1.1\r\nHost: x\r\n\r\n"
+                               b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = raw_answer(sock)
+    assert b"EVIL" not in answer
+    assert answer.count(b"HTTP/1.1 200") == 1  # cut after its 2 bytes, then closed
+
+
+@pytest.mark.parametrize("framing", [
+    b"Content-Length: 3\r\nContent-Length: 0\r\n",
+    b"Transfer-Encoding: xchunked\r\nContent-Length: 0\r\n",
+])
+def test_an_ambiguous_request_is_refused_and_nothing_smuggled(
+    served: tuple[ServedApp, App], framing: bytes
+) -> None:
+    sock = send_raw(served[0], b"POST /echo HTTP/1.1\r\nHost: x\r\n" + framing +
+                    b"\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = raw_answer(sock)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert answer.count(b"HTTP/1.1") == 1
+
+
+def test_expect_100_continue_is_answered_once(served: tuple[ServedApp, App]) -> None:
+    sock = send_raw(served[0], b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+                               b"Expect: 100-continue\r\nConnection: close\r\n\r\nabc")
+    answer = raw_answer(sock)
+    assert answer.count(b"100 Continue") == 1
+    assert answer.endswith(b"abc")

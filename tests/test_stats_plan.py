@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import attrs
 import pytest
 
 from lucca_cards import ConfigurationError, LearnerTraining, StatsFormat, Training
@@ -130,3 +131,16 @@ def test_custom_templates_and_a_bad_one() -> None:
 def test_the_ledger_title_serves_when_the_training_is_unknown() -> None:
     record = StatsFormat().record(state("t7", title="  Gestes et postures "))
     assert (record.title, record.link) == ("Gestes et postures", None)
+
+
+def test_changed_is_worked_out_from_the_plan_itself_even_when_evolved() -> None:
+    first = plan([], state("t1"))
+    unchanged = plan([StoredTrainingRecord(id=1, record=first.desired[0])], state("t1"))
+    assert first.changed and not unchanged.changed
+
+    emptied = attrs.evolve(unchanged, desired=())
+
+    assert emptied.changed  # not the copied answer of the plan it came from
+    rebuilt = FilePlan(user_id=7, name="Ana", email="ana@acme.fr",
+                       current=unchanged.current, desired=unchanged.desired)
+    assert rebuilt == unchanged and not rebuilt.changed

@@ -17,6 +17,7 @@ from lucca_cards import (
     CardsClient,
     ConfigurationError,
     DepartmentImporter,
+    LifecycleSync,
     LinkStore,
     LuccaOAuthClient,
     Settings,
@@ -26,7 +27,7 @@ from lucca_cards import (
 )
 from lucca_cards.sandbox import Sandbox
 from lucca_cards.sync._memberships import Memberships
-from sync_support import clients, sandbox
+from sync_support import clients, department_of, sandbox
 
 Clients = tuple[LuccaOAuthClient, CardsClient]
 
@@ -168,3 +169,28 @@ def test_a_users_page_number_is_checked_before_sending(
     with pytest.raises(ValidationError, match="page number"):
         both[1].users.page(number)  # type: ignore[arg-type]
     assert box.cards.log.entries() == []
+
+
+@pytest.mark.parametrize(("max_age", "step", "reads", "again"), [
+    (0, 0.0, 1, 0),       # the moved account read alone before its PUT
+    (300, 0.0, 0, 0),     # the sweep is recent: its groups serve
+    (5, 10.0, 0, 1),      # the sweep is stale by the write: its page read again
+])
+def test_a_move_builds_on_groups_as_recent_as_max_age(
+    box: Sandbox, both: Clients, max_age: float, step: float, reads: int, again: int
+) -> None:
+    links = linked(both)
+    assert DepartmentImporter(*both, links=links).run().ok
+    employee = next(e for e in box.company.lucca.employees.values()
+                    if links.get(str(e.id)) is not None)
+    others = [d for d in box.company.lucca.departments if d != department_of(box, str(
+        employee.id))]
+    box.lucca.move(employee.id, others[0])
+    box.cards.log.clear()
+
+    report = LifecycleSync(*both, links, departments="all", memberships_max_age=max_age,
+                           clock=Ticking(step)).run([str(employee.id)])
+
+    assert [i.outcome for i in report.items] == [SyncOutcome.UPDATED]
+    swept = math.ceil(len(box.company.cards.users) / 500)
+    assert cards_calls(box) == {"pages": swept + again, "reads": reads, "puts": 1}

@@ -7,12 +7,22 @@ then the importers are checked to read both APIs at once on the sandbox.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from lucca_cards import CardsClient, DepartmentImporter, LuccaOAuthClient, UserImporter
+from lucca_cards import (
+    CardsClient,
+    DepartmentImporter,
+    LifecycleSync,
+    LinkStore,
+    LuccaOAuthClient,
+    UserImporter,
+)
 from lucca_cards.sandbox import Sandbox
 from lucca_cards.sync._parallel import Stopped, side_by_side
 from sync_support import clients, sandbox
@@ -139,3 +149,43 @@ def test_the_importers_read_lucca_and_cards_at_once(
 
     assert cards_read.is_set()
     assert report.items
+
+
+def test_the_life_cycle_run_on_everyone_reads_lucca_and_cards_at_once(box: Sandbox) -> None:
+    with clients(box) as (lucca, cards):
+        links = LinkStore()
+        assert UserImporter(lucca, cards, links=links).run().ok
+        cards_read = _meet_halfway(lucca, cards)
+
+        report = LifecycleSync(lucca, cards, links).run(dry_run=True)
+
+    assert cards_read.is_set()
+    assert report.items
+
+
+def test_ctrl_c_while_waiting_for_cards_stops_the_cards_sweep() -> None:
+    """A real SIGINT lands while the caller waits for the Cards side: it stops too."""
+    cards_started, lucca_done = threading.Event(), threading.Event()
+    told: list[bool] = []
+
+    def lucca(stopped: Stopped) -> str:
+        lucca_done.set()  # from here on, the caller waits for the Cards side
+        return "Lucca read"
+
+    def cards(stopped: Stopped) -> None:
+        cards_started.set()
+        deadline = time.monotonic() + WAIT
+        while not stopped() and time.monotonic() < deadline:  # a sweep, busy
+            pass
+        told.append(stopped())
+
+    def interrupt() -> None:
+        if cards_started.wait(WAIT) and lucca_done.wait(WAIT):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=interrupt)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        side_by_side(lucca, cards)
+    timer.join()
+    assert told == [True]

@@ -7,7 +7,9 @@ progress and the link store, all checked against the sandbox's records and reque
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,7 @@ import pytest
 from lucca_cards import (
     CardsClient,
     ConnectionMode,
+    DepartmentImporter,
     LinkStore,
     LuccaOAuthClient,
     SyncOutcome,
@@ -350,3 +353,39 @@ def test_emails_match_and_are_sent_trimmed_and_lower_case(box: Sandbox, both: Cl
     created = box.company.cards.users[report.items[1].cards_user_id or ""]
     assert created.email == "nouvelle.recrue@acme.fr"
     assert account.email == (employees[int(shouting)].email or "").upper()
+
+
+@pytest.mark.parametrize("kind", [UserImporter, DepartmentImporter])
+def test_a_rerun_writes_no_link_that_did_not_change(
+    box: Sandbox, both: Clients, tmp_path: Path,
+    kind: type[UserImporter] | type[DepartmentImporter],
+) -> None:
+    """Each link is stamped with the store's clock when written: a rewrite would show."""
+    ticks = iter(range(1, 1_000_000))
+
+    def clock() -> dt.datetime:
+        return dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(
+            seconds=next(ticks))
+
+    path = tmp_path / "state.sqlite"
+    with LinkStore(path, clock=clock) as links:
+        assert kind(*both, links=links).run().ok
+    written = stamps(path)
+    moved = next(iter(written))  # one link the rerun must write: its email changed there
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE links SET email = 'old@acme.fr' WHERE employee_id = ?", (moved,))
+
+    with LinkStore(path, clock=clock) as links:
+        assert kind(*both, links=links).run().ok
+
+    again = stamps(path)
+    assert len(written) > 50
+    assert {e: s for e, s in again.items() if e != moved} == {
+        e: s for e, s in written.items() if e != moved}
+    assert again[moved] != written[moved]
+
+
+def stamps(path: Path) -> dict[str, str]:
+    """Return each link's ``linked_at`` (when it was last written)."""
+    with sqlite3.connect(path) as db:
+        return dict(db.execute("SELECT employee_id, linked_at FROM links"))

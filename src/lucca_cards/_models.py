@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -221,26 +221,23 @@ def _model_hook(cls: type[ApiModel]) -> Callable[..., ApiModel]:
     return structure
 
 
-class _NoExtra(Mapping[str, Any]):
-    """The ``extra`` of every model read with no unknown key, shared and read-only.
+class _NoExtra(dict):  # type: ignore[type-arg]
+    """The ``extra`` of every model read with no unknown key: one empty dict, shared, frozen.
 
-    One empty mapping, not an empty dict per model (64 bytes each, over a sweep of 50 000).
+    A ``dict`` (so ``json.dumps``, ``|``, ``copy()`` and ``attrs.asdict`` work as on any
+    other ``extra``) whose changing methods refuse: it is shared by every such model.
     """
 
-    def __getitem__(self, key: str) -> Any:
-        raise KeyError(key)
+    __slots__ = ()
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("this model's extra is empty and shared: copy it to change it")
 
-    def __len__(self) -> int:
-        return 0
-
-    def __repr__(self) -> str:
-        return "{}"
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    pop = popitem = setdefault = update = clear = _refuse
 
     def __reduce__(self) -> str:
-        return "_NO_EXTRA"  # pickled as the module's one instance
+        return "_NO_EXTRA"  # pickled (and copied) as the module's one instance
 
 
 _NO_EXTRA = _NoExtra()

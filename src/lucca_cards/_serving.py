@@ -80,6 +80,9 @@ class _Answer:
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
         self.sent = self.chunked = self.bodiless = False
+        #: The Content-Length the application declared, and how much of it was sent.
+        self.declared: int | None = None
+        self.written = 0
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -104,6 +107,12 @@ class _Answer:
             wfile.write(data)
             wfile.write(b"\r\n")
         elif data:
+            if self.declared is not None:
+                room = self.declared - self.written
+                if len(data) > room:  # past its Content-Length: the next answer's bytes
+                    data = data[:room]
+                    self.handler.close_connection = True
+                self.written += len(data)
             wfile.write(data)
         wfile.flush()
 
@@ -118,6 +127,8 @@ class _Answer:
         for name, value in self.headers:
             handler.send_header(name, value)
             names.add(name.lower())
+            if name.lower() == "content-length" and value.strip().isdigit():
+                self.declared = int(value)
         self.bodiless = (self.environ["REQUEST_METHOD"] == "HEAD" or 100 <= code < 200
                          or code in (204, 304))
         if "content-length" not in names and not self.bodiless:
@@ -141,6 +152,8 @@ class _Answer:
                 self.write(data)
             if not self.sent:
                 self.write(b"")
+            if self.declared is not None and not self.bodiless and self.written < self.declared:
+                self.handler.close_connection = True  # short: only a close tells the client
             if self.chunked:
                 self.handler.wfile.write(b"0\r\n\r\n")
         finally:
@@ -155,6 +168,9 @@ class _Handler(WSGIRequestHandler):
     """Werkzeug's handler, quiet, keeping HTTP/1.1 connections open between requests."""
 
     protocol_version = "HTTP/1.1"
+    # An idle kept-alive connection holds a thread: one silent this long is let go. Long
+    # enough that a client never reuses a connection the server is closing meanwhile.
+    timeout = 300
 
     def setup(self) -> None:
         """Register the connection (closing stops it); send small answers without delay."""
@@ -174,8 +190,13 @@ class _Handler(WSGIRequestHandler):
 
     def run_wsgi(self) -> None:
         """Answer one request, then leave the connection open unless it must close."""
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        # (http.server already answered "Expect: 100-continue" of an HTTP/1.1 request.)
+        if len(self.headers.get_all("Content-Length") or ()) > 1 or (
+                "Transfer-Encoding" in self.headers
+                and self.headers.get("Transfer-Encoding", "").strip().lower() != "chunked"):
+            self.close_connection = True  # framing a proxy may read otherwise: no reuse
+            self.send_error(400, "Ambiguous request framing")
+            return
         self.environ = environ = self.make_environ()
         answer = _Answer(self, environ, _wrap_body(environ))
         try:

@@ -170,15 +170,16 @@ class Employee(ApiModel):
         ...                          None, ["email"]).status is None
         True
         """
-        keys = _keys_of(fields)
+        keys, resolved = _keys_of(fields)
         if not isinstance(data, Mapping):
             return super().from_api(data)  # raises the usual refusal
         kept = {key: value for key, value in data.items() if key in keys}
         found = None
-        if not keys.isdisjoint(_RESOLVED):
+        if resolved:
             found = _position_fields(data.get("embedded") if embedded is None else embedded,
                                      data.get("applicableJobPosition"))
-            found = {k: v for k, v in (found or {}).items() if k in keys}
+            if found is not None:
+                found = {k: v for k, v in found.items() if k in resolved}
         return cls._from_api(kept, found)
 
     @property
@@ -196,8 +197,8 @@ def _field_keys() -> dict[str, str]:
     return {f.name: api_key(Employee, f) for f in attrs.fields(Employee) if f.name != "extra"}
 
 
-def _keys_of(fields: Collection[str]) -> frozenset[str]:
-    """Return the payload keys to keep for ``fields`` (plus ``id``), and the resolved names.
+def _keys_of(fields: Collection[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """Return the payload keys to keep for ``fields`` (and ``id``), and those resolved.
 
     Raises:
         ValidationError: a name that is not an attribute of :class:`Employee`.
@@ -205,12 +206,14 @@ def _keys_of(fields: Collection[str]) -> frozenset[str]:
     names = _field_keys()
     if isinstance(fields, str):
         fields = [fields]
-    unknown = sorted(str(f) for f in fields if f not in names)
+    unknown = sorted(repr(f)[:40] for f in fields if not isinstance(f, str) or f not in names)
     if unknown:
         raise ValidationError(f"fields: {', '.join(unknown)[:80]} not an attribute of "
                               f"Employee; use among {', '.join(names)}")
-    keys = {names[f] for f in fields if f not in _RESOLVED} | {"id"}
-    return frozenset(keys | (set(fields) & _RESOLVED))
+    keys = {names[f] for f in fields} | {"id"}  # a payload's own keys stand, as in from_api
+    if "department_id" in fields:  # department_id defaults to department.id
+        keys.add(names["department"])
+    return frozenset(keys), frozenset(fields) & _RESOLVED
 
 
 def _position_fields(embedded: Any, position_ref: Any) -> dict[str, Any] | None:

@@ -311,7 +311,9 @@ class CardsFake(FakeService):
         def matching() -> list[Any]:
             return apply_filters(items, query.filters, fields)
 
-        listed = matching() if kept is None else self.lists.get((kept, query.filters), matching)
+        # Typed values: 1, 1.0 and True are one dict key, yet the filters read them apart.
+        key = (kept, tuple((f.type, tuple((type(v), v) for v in f.values)) for f in query.filters))
+        listed = matching() if kept is None else self.lists.get(key, matching)
         return json_response(paginate(listed, query, path, render))
 
     def _user(self, key: str) -> CardsUser:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from .._paths import refused
 from ..cards.client import CardsClient
@@ -47,14 +47,17 @@ class BaseImporter:
             "cards_memberships_max_age", memberships_max_age)
         self._clock = clock
 
-    def employees(self, stopped: Stopped = lambda: False) -> list[Employee]:
-        """Read the employees an import considers (one paged sweep, 100 a page).
+    def employees(self) -> list[Employee]:
+        """Read the employees an import considers (one paged sweep, 100 a page)."""
+        return self._employees(lambda: False, fields=None)
 
-        Only what an import uses is kept of each: ``id``, the names, ``email`` and
-        ``department_id`` (the other attributes are ``None``). ``stopped`` is asked
-        between pages: the sweep ends early once it says so.
+    def _employees(self, stopped: Stopped,
+                   fields: Sequence[str] | None = PLANNED) -> list[Employee]:
+        """Read the employees considered, keeping only ``fields`` of each (see PLANNED).
+
+        ``stopped`` is asked between pages: the sweep ends early once it says so.
         """
-        pager = self.lucca.employees.list(status=list(self.statuses), fields=PLANNED)
+        pager = self.lucca.employees.list(status=list(self.statuses), fields=fields)
         return list(until(pager, stopped))
 
     def _accounts(self, stopped: Stopped) -> tuple[CardsDirectory, Memberships]:

@@ -120,8 +120,8 @@ class ChangeWriter:
         if rule is LeaverAction.DELETE:
             with contextlib.suppress(NotFoundError):  # deleted in Cards meanwhile: as wanted
                 self._cards.users.delete(account.id)
-        else:
-            self._cards.users.update(account.id, groups=[])
+        else:  # later moves of this run build on what Cards answered
+            self._memberships.wrote(self._cards.users.update(account.id, groups=[]))
         self._links.offboard(change.employee_id, rule.value, counted=not self._forced)
         return _item(change, SyncOutcome.OFFBOARDED, _offboarding(rule, account))
 

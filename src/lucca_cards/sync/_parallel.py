@@ -36,11 +36,11 @@ def side_by_side(lucca: Callable[[Stopped], A], cards: Callable[[Stopped], B]) -
         future = pool.submit(_watched, cards, failed)
         try:
             first = lucca(failed.is_set)
+            second = future.result()  # a Ctrl-C while waiting here stops the worker too
         except BaseException:
             failed.set()
             future.exception()  # wait for the worker: it stops at its next page
             raise
-        second = future.result()
     return first, second
 
 

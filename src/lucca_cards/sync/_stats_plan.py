@@ -48,14 +48,16 @@ class FilePlan:
     removed: tuple[str, ...] = ()
     pending_since: datetime | None = None
     problem: str | None = None
-    # Worked out once by plan_file, which counts the occurrences anyway.
-    _changed: bool | None = attrs.field(default=None, repr=False, alias="changed")
+    # Worked out once, when built: the publish asks it several times per file.
+    _changed: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        changed = _count(self.desired) != _count(item.record for item in self.current)
+        object.__setattr__(self, "_changed", changed)
 
     @property
     def changed(self) -> bool:
         """Whether the file differs from the plan (in any order)."""
-        if self._changed is None:  # built elsewhere than plan_file: work it out
-            return Counter(self.desired) != Counter(item.record for item in self.current)
         return self._changed
 
     @property
@@ -111,8 +113,7 @@ def plan_file(
     pending = [state.updated_at for state, record in desired.values() if record not in on_file]
     return FilePlan(user_id=user_id, name=name, email=email, current=tuple(current),
                     desired=tuple(records), removed=tuple(removed),
-                    pending_since=min(pending, default=None), problem=_repeated(kept),
-                    changed=_count(records) != on_file)
+                    pending_since=min(pending, default=None), problem=_repeated(kept))
 
 
 def _count(records: Iterable[TrainingRecord]) -> dict[TrainingRecord, int]:

@@ -130,7 +130,7 @@ class DepartmentImporter(BaseImporter):
                          memberships=memberships, known=known)
 
     def _lucca_side(self, stopped: Stopped) -> tuple[list[Department], list[Employee]]:
-        return list(self.lucca.departments.list()), self.employees(stopped)
+        return list(self.lucca.departments.list()), self._employees(stopped)
 
     def _cards_side(self, stopped: Stopped) -> tuple[CardsDirectory, Memberships,
                                                      dict[str, str]]:

@@ -55,6 +55,7 @@ from ._lifecycle_plan import (
 from ._lifecycle_read import AT_WORK, Kept, LuccaReader, Reading
 from ._memberships import Memberships
 from ._offboarding_limit import OffboardingLimit
+from ._parallel import Stopped, side_by_side
 from ._plan import CardsDirectory
 from ._rules import match_key
 from .links import LinkStore
@@ -156,7 +157,13 @@ class LifecycleSync:
                                   clock=self._clock)
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="LifecycleSync")
-        reading = self.reader.employees(wanted, emails)
+        directory: CardsDirectory | None = None
+        if wanted is None:  # everyone: something has changed somewhere, Cards is read too
+            reading, directory = side_by_side(
+                lambda stopped: self._lucca_side(emails),
+                lambda stopped: self._cards_side(memberships, stopped))
+        else:  # a few employees: Cards only if one of them may change
+            reading = self.reader.employees(wanted, emails)
         employees = reading.employees
         links = self.links.links()
         ids = wanted if wanted is not None else _everyone(employees, links, hires)
@@ -164,11 +171,26 @@ class LifecycleSync:
         if not any(_may_change(employees.get(i), links.get(i), self.leavers, hires,
                                i in gone) for i in ids):
             return [decide_unchanged(i, employees.get(i), links.get(i)) for i in ids], memberships
-        directory = CardsDirectory(memberships.sweep())
+        if directory is None:
+            directory = CardsDirectory(memberships.sweep())
         context = self._context(reading, links, ids, gone, directory, hires=hires,
                                 complete=wanted is None, emails=emails or {})
         changes = [decide(i, employees.get(i), links.get(i), context) for i in ids]
         return keep_claimed(changes), memberships
+
+    def _lucca_side(self, emails: Mapping[str, str] | None) -> Reading:
+        """Read every employee, and the departments the rules may need (kept)."""
+        reading = self.reader.employees(None, emails)
+        if self.scope is not DepartmentScope.NONE:
+            self.reader.departments()
+        return reading
+
+    def _cards_side(self, memberships: Memberships, stopped: Stopped) -> CardsDirectory:
+        """Sweep the Cards accounts, and the groups the rules may need (kept)."""
+        directory = CardsDirectory(memberships.sweep(until=stopped))
+        if self.scope is DepartmentScope.IMPORTED and not stopped():
+            self._groups.get()
+        return directory
 
     def _context(self, reading: Reading, links: dict[str, Link], ids: Sequence[str],
                  gone: frozenset[str], directory: CardsDirectory, *, hires: bool,

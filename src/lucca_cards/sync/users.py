@@ -43,8 +43,12 @@ class UserImporter(BaseImporter):
         return self._plan()[0]
 
     def _plan(self) -> tuple[list[UserRow], Memberships]:
-        """Read both sides at once (each has its own budget), then match them."""
-        employees, (directory, memberships) = side_by_side(self.employees, self._accounts)
+        """Read both sides at once (each has its own budget), then match them.
+
+        A preview's rows hold the whole employee (a run keeps only what it writes).
+        """
+        employees, (directory, memberships) = side_by_side(
+            lambda stopped: self._employees(stopped, fields=None), self._accounts)
         return plan_users(employees, directory, self.links.all()), memberships
 
     def run(
@@ -74,7 +78,7 @@ class UserImporter(BaseImporter):
         # Checked (and a one-shot iterator read) before anything is asked of Lucca.
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="UserImporter.run")
-        employees, (directory, memberships) = side_by_side(self.employees, self._accounts)
+        employees, (directory, memberships) = side_by_side(self._employees, self._accounts)
         known = self.links.links()
         linked = {employee: link.cards_user_id for employee, link in known.items()}
         writer = AccountWriter(self.cards, self.links, options, memberships, known)
