@@ -1,10 +1,11 @@
 # Two commands: `make test` and `make demo`. Each builds .venv by itself on a fresh machine.
+# `make bench` measures the SDK against a plain requests script (docs/performance.rst).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test demo lint typecheck unit docs clean
+.PHONY: test demo bench lint typecheck unit docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,10 @@ docs: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/lucca-cards demo
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) docs/_build .pytest_cache .mypy_cache .ruff_cache

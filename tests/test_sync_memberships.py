@@ -194,3 +194,17 @@ def test_a_move_builds_on_groups_as_recent_as_max_age(
     assert [i.outcome for i in report.items] == [SyncOutcome.UPDATED]
     swept = math.ceil(len(box.company.cards.users) / 500)
     assert cards_calls(box) == {"pages": swept + again, "reads": reads, "puts": 1}
+
+
+def test_a_users_sweep_can_keep_only_some_fields(box: Sandbox, both: Clients) -> None:
+    cards = both[1]
+    full = list(cards.users.list())
+    slim = list(cards.users.list(fields=["email", "groups"]))
+
+    assert [(u.id, u.email, u.groups) for u in slim] == [
+        (u.id, u.email, u.groups) for u in full]
+    assert all(u.firstname is None and u.role is None and u.extra == {} for u in slim)
+    box.cards.log.clear()
+    with pytest.raises(ValidationError, match="mail"):
+        cards.users.list(fields=["mail"])
+    assert box.cards.log.entries() == []

@@ -49,7 +49,7 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)  # hashed often: counted, looked up
 class TrainingRecord:
     """One occurrence of the training field: one training, for one employee.
 

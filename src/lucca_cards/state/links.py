@@ -90,12 +90,13 @@ def _merged(before: Link | None, record: Link) -> dict[str, Any] | None:
             # when applied, leaves the right group.
             department_id, group_name = before.department_id, before.group_name
         group_name = group_name or before.group_name
-    after = Link(employee_id=record.employee_id, cards_user_id=record.cards_user_id,
-                 email=record.email, created=created, department_id=department_id,
-                 group_name=group_name)
-    if after == before:
-        return None
-    return {**attrs.asdict(after), "offboarded_at": None}
+        if (before.email, before.created, before.department_id, before.group_name,
+                before.offboarded) == (record.email, created, department_id, group_name,
+                                       None):
+            return None  # (compared field by field: a rerun asks for every link)
+    return {"employee_id": record.employee_id, "cards_user_id": record.cards_user_id,
+            "email": record.email, "created": created, "department_id": department_id,
+            "group_name": group_name, "offboarded": None, "offboarded_at": None}
 
 
 class LinkStore(Store):

@@ -60,11 +60,16 @@ class BaseImporter:
         pager = self.lucca.employees.list(status=list(self.statuses), fields=fields)
         return list(until(pager, stopped))
 
-    def _accounts(self, stopped: Stopped) -> tuple[CardsDirectory, Memberships]:
-        """Sweep the Cards accounts (500 a page), remembering when each page was read."""
+    def _accounts(self, stopped: Stopped, fields: Sequence[str] | None = ("email", "groups")
+                  ) -> tuple[CardsDirectory, Memberships]:
+        """Sweep the Cards accounts (500 a page), remembering when each page was read.
+
+        Only ``fields`` of each account are kept (``None``: all of them).
+        """
         memberships = Memberships(self.cards, max_age=self.memberships_max_age,
                                   clock=self._clock)
-        return CardsDirectory(memberships.sweep(until=stopped)), memberships
+        pager = self.cards.users.list(fields=fields)
+        return CardsDirectory(memberships.sweep(pager, until=stopped)), memberships
 
 
 def _statuses(statuses: Iterable[str]) -> tuple[str, ...]:

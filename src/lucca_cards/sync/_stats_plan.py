@@ -109,7 +109,7 @@ def plan_file(
             if item.id not in claimed and title_key(item.record.title) not in desired]
     records = sorted([record for _, record in desired.values()] + kept,
                      key=lambda record: title_key(record.title))
-    on_file = _count(item.record for item in current)
+    on_file = {item.record for item in current}
     pending = [state.updated_at for state, record in desired.values() if record not in on_file]
     return FilePlan(user_id=user_id, name=name, email=email, current=tuple(current),
                     desired=tuple(records), removed=tuple(removed),

@@ -48,7 +48,8 @@ class UserImporter(BaseImporter):
         A preview's rows hold the whole employee (a run keeps only what it writes).
         """
         employees, (directory, memberships) = side_by_side(
-            lambda stopped: self._employees(stopped, fields=None), self._accounts)
+            lambda stopped: self._employees(stopped, fields=None),
+            lambda stopped: self._accounts(stopped, fields=None))
         return plan_users(employees, directory, self.links.all()), memberships
 
     def run(
@@ -78,7 +79,8 @@ class UserImporter(BaseImporter):
         # Checked (and a one-shot iterator read) before anything is asked of Lucca.
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="UserImporter.run")
-        employees, (directory, memberships) = side_by_side(self._employees, self._accounts)
+        employees, (directory, memberships) = side_by_side(
+            self._employees, lambda stopped: self._accounts(stopped, fields=("email",)))
         known = self.links.links()
         linked = {employee: link.cards_user_id for employee, link in known.items()}
         writer = AccountWriter(self.cards, self.links, options, memberships, known)
