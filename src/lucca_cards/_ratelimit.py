@@ -7,11 +7,12 @@ requests per minute lets one call through every ``60 / N`` seconds, never two at
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
+
+from ratelimit import RateLimitDecorator, RateLimitException
 
 from ._check_values import check_rate
 
@@ -22,11 +23,8 @@ Sleep = Callable[[float], None]
 class RateLimiter:
     """Spaces calls ``60 / requests_per_minute`` seconds apart; ``0`` means unlimited.
 
-    Calls take slots on a schedule, one every interval, never two at once: a call waits for
-    the next free slot. A sleep that overshoots (by a millisecond, or a busy thread's
-    turn) does not push every later slot back, so a long sweep keeps the configured rate
-    exactly instead of drifting below it. After a pause, the first call goes at once.
-    ``clock`` and ``sleep`` are injectable: tests pass a fake clock and never wait.
+    Built on :mod:`ratelimit` with a window of one call, so it cannot burst. ``clock`` and
+    ``sleep`` are injectable: tests pass a fake clock and never wait.
 
     Raises:
         ConfigurationError: ``requests_per_minute`` is not a finite number, 0 or more
@@ -48,14 +46,23 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._next = -math.inf  # the next free slot: none taken yet
+        self._gate: Callable[[], None] | None = None
         self.requests_per_minute = 0.0
         self.interval = 0.0
         self._configure(requests_per_minute)
 
     def _configure(self, requests_per_minute: float) -> None:
         self.requests_per_minute = float(requests_per_minute)
-        self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
+        if not requests_per_minute:
+            self.interval, self._gate = 0.0, None
+            return
+        self.interval = 60.0 / requests_per_minute
+        window = RateLimitDecorator(calls=1, period=self.interval, clock=self._clock)
+        # ratelimit opens its first window when it is built, which would let the first
+        # call after a pause of less than one interval run right behind the previous
+        # one; starting "one interval ago" makes every window open at a call.
+        window.last_reset = self._clock() - self.interval
+        self._gate = window(_nothing)
 
     def tighten(self, requests_per_minute: float) -> None:
         """Lower the rate to ``requests_per_minute`` if that is stricter (never raise it).
@@ -72,15 +79,17 @@ class RateLimiter:
                 self._configure(requests_per_minute)
 
     def acquire(self) -> None:
-        """Block (through the injected ``sleep``) until this call's slot comes."""
-        with self._lock:
-            if not self.interval:
+        """Block (through the injected ``sleep``) until the next call may go."""
+        while self._gate is not None:
+            try:
+                self._gate()
                 return
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
+            except RateLimitException as wait:
+                self._sleep(max(wait.period_remaining, 0.0))
+
+
+def _nothing() -> None:
+    return None
 
 
 _shared: dict[str, RateLimiter] = {}
