@@ -63,12 +63,17 @@ def memory_line(check: dict[str, Any]) -> str:
 
 
 def write_outputs(rows: list[dict[str, Any]], memory: list[dict[str, Any]], rates: Rates,
-                  sizes: dict[str, Any], seconds: float, *, write: bool = True) -> None:
+                  sizes: dict[str, Any], seconds: float, *, write: bool = True,
+                  cpu: dict[str, float] | None = None) -> None:
     """Print the table; unless ``write`` is false, write ``results.json``, chart, docs' table."""
     if rows:
         print("\n" + table(rows))
     for check in memory:
         print("\n" + memory_line(check))
+    if cpu:
+        print(f"\ncpu: 10,000 employee models from decoded pages in "
+              f"{cpu['employee_models_10000_s']:.3f} s, best of 15 (target: under "
+              f"{cpu['target_s']:g} s)")
     print(f"rates: x{rates.factor:g}: Lucca {rates.lucca:g}/min ({rates.lucca_interval * 1000:.0f}"
           f" ms apart), Cards {rates.cards:g}/min ({rates.cards_interval * 1000:.0f} ms apart);"
           f" total {seconds / 60:.1f} min")
@@ -76,7 +81,7 @@ def write_outputs(rows: list[dict[str, Any]], memory: list[dict[str, Any]], rate
         print("(a partial run: results.json, the chart and the docs' table are left as they are)")
         return
     results = {"scenarios": rows, "memory": memory, "machine": machine(),
-               "rates": rates.as_json(), "sizes": sizes, "targets": TARGETS,
+               "cpu": cpu, "rates": rates.as_json(), "sizes": sizes, "targets": TARGETS,
                "total_s": round(seconds, 1)}
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     write_chart(rows, rates.factor, CHART)

@@ -26,7 +26,7 @@ from lucca_cards._paging import Pager, RawPage, lucca_cursor_pages
 
 #: The sandbox's company; its active employees make the pages that are read again.
 COMPANY = 2000
-RUNS = 5
+RUNS = 15
 
 
 def _pages(count: int) -> tuple[list[RawPage], Callable[[Mapping[str, Any], RawPage], Any]]:
