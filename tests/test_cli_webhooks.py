@@ -546,3 +546,18 @@ def test_a_receiver_that_cannot_listen_applies_nothing(
     assert status == 2 and "Address already in use" in capsys.readouterr().err
     (processor,) = StandIn.made
     assert processor.rounds == [] and processor.closed  # never started, then closed
+
+
+def test_the_serving_commands_give_ctrl_c_back_when_they_end() -> None:
+    """Run in-process (a notebook, a test), a serving command leaves Ctrl-C as it found it."""
+    import os
+    import signal
+
+    from lucca_cards.cli._process import stop_on_signals
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    with stop_on_signals() as stop:
+        assert signal.getsignal(signal.SIGINT) not in before
+        os.kill(os.getpid(), signal.SIGTERM)  # what a service manager sends
+        assert stop.wait(5)
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before

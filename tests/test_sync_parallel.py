@@ -183,9 +183,14 @@ def test_ctrl_c_while_waiting_for_cards_stops_the_cards_sweep() -> None:
         if cards_started.wait(WAIT) and lucca_done.wait(WAIT):
             os.kill(os.getpid(), signal.SIGINT)
 
+    # Python's own handler (a command tested earlier in the run may have left its own).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Thread(target=interrupt)
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        side_by_side(lucca, cards)
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            side_by_side(lucca, cards)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
     assert told == [True]

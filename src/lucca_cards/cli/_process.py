@@ -11,20 +11,27 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def stop_on_signals() -> threading.Event:
-    """Return an event set by ``SIGTERM`` or ``SIGINT``, for a clean exit from a serving loop.
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """While the block runs, ``SIGTERM`` and ``SIGINT`` set the event it is given.
 
     A service manager (systemd, Kubernetes) stops with ``SIGTERM`` and a terminal with
-    Ctrl-C: both end the loop, so the server closes its socket and its database.
+    Ctrl-C: both end the serving loop, so the server closes its socket and its database.
+    The previous handlers come back on the way out: a command run in-process (a notebook,
+    a test) leaves Ctrl-C as it found it.
     """
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
         stop.set()
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    return stop
+    previous = {number: signal.signal(number, _stop)
+                for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

@@ -170,20 +170,21 @@ def serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    stop = stop_on_signals()
-    try:
-        sandbox.start()
-    except OSError as exc:
-        print(port_message(exc, args.port), file=sys.stderr)
-        return 2
-    with sandbox:
-        print(json.dumps(sandbox.connection_info()), flush=True)
-        events = (f"; Lucca's events go to {args.lucca_webhook_url}"
-                  if args.lucca_webhook_url else "")
-        print(f"Serving Lucca at {sandbox.lucca_url} and Cards at {sandbox.cards_url}"
-              f"{_faults_note(faults)}{events}; Ctrl-C stops.", file=sys.stderr, flush=True)
-        while not stop.wait(0.5):
-            pass
+    with stop_on_signals() as stop:
+        try:
+            sandbox.start()
+        except OSError as exc:
+            print(port_message(exc, args.port), file=sys.stderr)
+            return 2
+        with sandbox:
+            print(json.dumps(sandbox.connection_info()), flush=True)
+            events = (f"; Lucca's events go to {args.lucca_webhook_url}"
+                      if args.lucca_webhook_url else "")
+            print(f"Serving Lucca at {sandbox.lucca_url} and Cards at {sandbox.cards_url}"
+                  f"{_faults_note(faults)}{events}; Ctrl-C stops.", file=sys.stderr,
+                  flush=True)
+            while not stop.wait(0.5):
+                pass
     return 0
 
 

@@ -99,8 +99,8 @@ def serve(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = serve_settings(args)
-    stop = stop_on_signals()  # before anything opens: a stop during start-up still counts
-    with receiving(settings, process=args.process) as (app, worker):
+    # Before anything opens: a stop during start-up still counts.
+    with stop_on_signals() as stop, receiving(settings, process=args.process) as (app, worker):
         return _listen_and_wait(app, worker, args, settings, stop)
 
 
