@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bench_publish import one_more_chapter  # the script's folder is on sys.path
+from bench_publish import next_chapters  # the script's folder is on sys.path
 from minimum import AT_WORK, Rates
 
 from lucca_cards import Sandbox, TrainingLedger
@@ -174,14 +174,7 @@ def progress(ledger: Path, share: float) -> int:
     with TrainingLedger(ledger) as states:
         learners = sorted(states.learners())
         wanted = math.ceil(share * len(learners))
-        events: list[webhooks.WebhookEvent] = []
-        for email in rng.sample(learners, len(learners)):
-            unfinished = [s for s in states.records_for(email)
-                          if s.progress < 1 and s.chapters_count and s.title]
-            if unfinished:
-                events.append(one_more_chapter(rng.choice(unfinished), len(events)))
-            if len(events) == wanted:
-                break
+        events = next_chapters(states, rng.sample(learners, len(learners)), wanted, rng)
         for event in events:
             states.record(event)
     return len(events)

@@ -138,16 +138,27 @@ def progressing(ledger: TrainingLedger, report: SyncReport, wanted: int, seed: i
                       for item in report.of(SyncOutcome.UPDATED)})
     rng = random.Random(seed)
     rng.shuffle(written)
+    events = next_chapters(ledger, written, wanted, rng)
+    if len(events) < wanted:
+        raise SystemExit(f"only {len(events)} learners can progress; {wanted} wanted")
+    return events
+
+
+def next_chapters(ledger: TrainingLedger, emails: list[str], wanted: int,
+                  rng: random.Random) -> list[WebhookEvent]:
+    """Up to ``wanted`` learners, in the order of ``emails``, complete one more chapter.
+
+    Each learner with an unfinished training gets one event: that training's next chapter
+    (the training drawn with ``rng``). Returns the events (not recorded).
+    """
     events: list[WebhookEvent] = []
-    for email in written:
+    for email in emails:
+        if len(events) >= wanted:
+            break
         unfinished = [s for s in ledger.records_for(email)
                       if s.progress < 1 and s.chapters_count and s.title]
         if unfinished:
             events.append(one_more_chapter(rng.choice(unfinished), len(events)))
-            if len(events) == wanted:
-                break
-    if len(events) < wanted:
-        raise SystemExit(f"only {len(events)} learners can progress; {wanted} wanted")
     return events
 
 

@@ -100,8 +100,7 @@ def plan_users(
     ``links`` gives an employee's linked account id: the store itself for a few
     employees, or everything it holds (``LinkStore.all()``, one query) for many.
     """
-    keys = Counter(match_key(employee.email) for employee in employees)
-    return [_row(employee, directory, links, keys) for employee in employees]
+    return list(plan_lazily(deque(employees), directory, links))
 
 
 def plan_lazily(
