@@ -3,6 +3,8 @@ filters, paging, sorting and partial ``PUT`` with extended data."""
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -357,3 +359,29 @@ def test_puts_show_in_the_state_and_the_request_log(url: str) -> None:
     assert {e["id"]: e["email"] for e in state["employees"]}[4] == "david.petit@acme.test"
     log = requests.get(f"{url}/_sandbox/requests", timeout=5).json()
     assert log["log"] == [{"method": "PUT", "path": "/api/v3/users/4", "status": 200}]
+
+
+def test_what_a_client_wrote_is_served_back_as_the_standard_library_writes_it(
+    url: str, fake: LuccaFake
+) -> None:
+    # NaN and integers past 64 bits: orjson would write null and refuse; json.dumps answers.
+    body = b'{"quote": NaN, "address": 1180591620717411303424, "e_github": -Infinity}'
+    written = requests.put(f"{url}/api/v3/users/2", data=body, timeout=5,
+                           headers=KEY | {"Content-Type": "application/json"})
+    assert written.status_code == 200, written.text
+    fake.data.employees[2].extended_data["e_unlisted"] = "kept"  # no definition any more
+
+    user = json.loads(get_raw(url, "/2", {"fields": "quote,extendedData"}))["data"]
+    big = json.loads(get_raw(url, "/2", {"fields": "address"}))["data"]
+
+    assert math.isnan(user["quote"]) and big == {"address": 2**70}
+    assert user["extendedData"] == {
+        "e_formation": None, "e_github": {"id": 501, "value": -math.inf}, "e_languages": None,
+        "e_unlisted": "kept"}
+    assert list(user["extendedData"]) == ["e_formation", "e_github", "e_languages", "e_unlisted"]
+
+
+def get_raw(url: str, path: str, params: Any) -> bytes:
+    response = requests.get(f"{url}/api/v3/users{path}", params=params, headers=KEY, timeout=5)
+    assert response.status_code == 200, response.text
+    return response.content

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
+import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +16,16 @@ from werkzeug.wrappers import Request, Response
 from conftest import FakeClock
 from lucca_cards._serving import ServedApp
 from lucca_cards.sandbox import Faults
-from lucca_cards.sandbox._service import FakeService, WindowLimiter, json_response
+from lucca_cards.sandbox._legacy_api import UserView
+from lucca_cards.sandbox._legacy_query import parse_fields
+from lucca_cards.sandbox._service import (
+    FakeService,
+    WindowLimiter,
+    encode_json,
+    json_response,
+    request_json,
+)
+from sandbox_company import TODAY, build_company
 
 
 class EchoFake(FakeService):
@@ -31,6 +43,8 @@ class EchoFake(FakeService):
 
     def dispatch(self, request: Request, api: str) -> Response:
         self.handled.append(request.path)
+        if request.path == "/api/echo":  # the body, as the fakes store what clients write
+            return json_response(request_json(request))
         return json_response({"path": request.path})
 
     def error(self, api: str, status: int, message: str, request: Request) -> Response:
@@ -146,3 +160,77 @@ def test_a_timeout_processes_then_answers_too_late(served: tuple[EchoFake, str])
         requests.post(f"{url}/api/x", json={}, timeout=0.3)
     assert fake.handled == ["/api/x"]  # the change was made; only the answer is late
     # Closing the server releases the late answer at once instead of after 30 s.
+
+
+# -- how answers are written -------------------------------------------------------------------
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+def legacy_page() -> dict[str, Any]:
+    """A page of the legacy API as the fake builds it: accents, nulls, nested extended data."""
+    data = build_company()
+    view = UserView(data, TODAY, "http://127.0.0.1:1")
+    project = view.projector(parse_fields("id,name,mail,department[id,name],extendedData"))
+    users = [project(employee) for employee in data.employees.values()]
+    return {"header": {"principal": "Sandbox API key"}, "data": {"items": users}}
+
+
+def test_a_page_is_written_by_orjson_with_the_values_of_json_dumps() -> None:
+    page = legacy_page()
+    assert any(user["extendedData"]["e_formation"] for user in page["data"]["items"])
+
+    encoded = encode_json(page)
+
+    assert isinstance(encoded, bytes)  # the fast way
+    assert json.loads(encoded) == json.loads(json.dumps(page, ensure_ascii=False)) == page
+    assert "Lefèvre".encode() in encoded  # UTF-8 as it is, as ensure_ascii=False wrote it
+
+
+@pytest.mark.parametrize("body", [
+    {"name": "Zoé Lefèvre ñ \u2028 \U0001d11e", "tab": "a\tb", "quote": '"\\'},
+    {"ratio": 0.1, "tiny": 5e-324, "huge": 1e308, "edge": [2**64 - 1, -(2**63)]},
+    {"empty": {}, "none": None, "flags": [True, False], "pair": (1, "two")},
+], ids=["non-ascii", "numbers", "shapes"])
+def test_plain_values_are_written_by_orjson_with_the_values_of_json_dumps(body: Any) -> None:
+    encoded = encode_json(body)
+
+    assert isinstance(encoded, bytes)
+    assert json.loads(encoded) == json.loads(json.dumps(body, ensure_ascii=False))
+
+
+@pytest.mark.parametrize("body", [
+    {"big": 2**70}, {"small": [-(2**63) - 1]}, {1: "an int key"}, {"score": float("nan")},
+    {"up": float("inf"), "down": [float("-inf")]}, {"level": Level.HIGH},
+    [[[[{"deep": [0.5, {"x": float("nan")}]}]]]],
+], ids=["2**70", "-2**63-1", "int-key", "nan", "infinities", "int-subclass", "nested-nan"])
+def test_what_orjson_refuses_or_would_change_is_written_by_json_dumps(body: Any) -> None:
+    # Character for character: NaN stays NaN (orjson would write null), 2**70 stays exact.
+    assert encode_json(body) == json.dumps(body, ensure_ascii=False)
+
+
+def test_what_json_dumps_refuses_is_still_refused() -> None:
+    looped: list[Any] = []
+    looped.append(looped)
+    with pytest.raises(ValueError, match="Circular reference"):
+        encode_json({"loop": looped})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_json({"when": dt.date(2025, 3, 14)})  # orjson would write "2025-03-14"
+
+
+@pytest.mark.parametrize("odd", [b'{"score": NaN}', b'[1.5, -Infinity]',
+                                 b'{"big": 1180591620717411303424, "name": "Zo\xc3\xa9"}'])
+def test_values_a_client_wrote_are_served_back_as_json_dumps_writes_them(
+    served: tuple[EchoFake, str], odd: bytes
+) -> None:
+    _, url = served
+    plain = '{"name": "Zoé", "items": [1, 2.5, null, {"ok": true}]}'.encode()
+
+    odd_answer = requests.post(f"{url}/api/echo", data=odd, timeout=5)
+    plain_answer = requests.post(f"{url}/api/echo", data=plain, timeout=5)
+
+    assert odd_answer.content == json.dumps(json.loads(odd), ensure_ascii=False).encode()
+    assert plain_answer.json() == json.loads(plain)
+    assert "Zoé".encode() in plain_answer.content
+    assert plain_answer.headers["Content-Type"] == odd_answer.headers["Content-Type"]

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
@@ -103,6 +104,55 @@ class RequestLog:
         }
 
 
+def encode_json(body: Any) -> bytes | str:
+    """Encode an answer's body: orjson's UTF-8 when it is exact, else ``json.dumps`` as before.
+
+    orjson is some 20 times faster than ``json.dumps(body, ensure_ascii=False)`` on a big
+    page, which otherwise costs more than building the page; both write UTF-8 as it is.
+    orjson's text is kept only for a body of plain JSON values (:func:`_plain`): then it
+    decodes to the value the standard library's does. Anything else is written, or
+    refused, by the standard library exactly as before: what orjson refuses (integers
+    beyond 64 bits, keys that are not strings, lone surrogates, nesting past 254 levels,
+    cycles) and what it would write otherwise (``NaN`` and the infinities as ``null``
+    where the standard library writes ``NaN`` and ``Infinity``; dataclasses, dates, enums
+    and subclasses, which the standard library refuses or writes its own way).
+    """
+    try:
+        encoded = orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        pass  # refused: the standard library writes it, or raises as it always did
+    else:
+        # Checked after orjson, which refused cycles: the walk is sure to end.
+        if _plain(body):
+            return encoded
+    return json.dumps(body, ensure_ascii=False)
+
+
+def _plain(body: Any) -> bool:
+    """Whether ``body`` is dicts, lists, tuples, strings, ints, bools, None, finite floats.
+
+    Exact classes: a subclass may write itself otherwise. The keys are left to orjson,
+    which refuses any that is not a string. This loop costs a third of ``json.dumps``,
+    which is what being exact costs: orjson has no way to refuse ``NaN``, and reading its
+    text back to compare would build as many objects as the page holds (and set off the
+    garbage collector's full passes over the whole sandbox).
+    """
+    stack = [body]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        value = pop()
+        kind = type(value)
+        if kind is dict:  # the tests in the order of how often a page holds each kind
+            extend(value.values())
+        elif kind is str or value is None or kind is int or kind is bool:
+            pass
+        elif kind is list or kind is tuple:
+            extend(value)
+        elif kind is not float or not math.isfinite(value):
+            return False
+    return True
+
+
 def json_response(
     body: Any,
     status: int = 200,
@@ -111,8 +161,8 @@ def json_response(
     content_type: str = "application/json",
 ) -> Response:
     """Build a JSON response (``body`` ``None`` gives an empty body)."""
-    text = "" if body is None else json.dumps(body, ensure_ascii=False)
-    return Response(text, status=status, headers=headers, content_type=content_type)
+    content = "" if body is None else encode_json(body)
+    return Response(content, status=status, headers=headers, content_type=content_type)
 
 
 def request_json(request: Request) -> Any:
