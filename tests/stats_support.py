@@ -121,3 +121,26 @@ def legacy_writes(box: Sandbox) -> list[str]:
 def database(tmp_path: Path, name: str = "state.sqlite") -> str:
     """Return the path of a fresh state database file in ``tmp_path``."""
     return str(tmp_path / name)
+
+
+@contextlib.contextmanager
+def planned_files() -> Iterator[list[int]]:
+    """Yield the Lucca user ids whose file a publish plans meanwhile, in order.
+
+    The publisher's plan function is watched (and given back after): a file it does not
+    plan is one its mark showed up to date.
+    """
+    import lucca_cards.sync.stats as stats_module
+
+    seen: list[int] = []
+    real = stats_module.plan_file
+
+    def spy(**arguments: Any) -> Any:
+        seen.append(arguments["user_id"])
+        return real(**arguments)
+
+    stats_module.plan_file = spy
+    try:
+        yield seen
+    finally:
+        stats_module.plan_file = real

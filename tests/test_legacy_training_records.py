@@ -106,6 +106,8 @@ def test_write_training_records_reads_once_then_puts_the_full_list(client, api) 
         (9001, "python AVANCÉ"),
         (9003, "Docker"),
     ]
+    # The field as answered, raw: what the publisher's mark of the file is made from.
+    assert result.field_value == ANSWER["data"]["extendedData"]["e_formation"]
 
 
 def test_write_training_records_with_current_reads_nothing(client, api) -> None:
@@ -128,7 +130,7 @@ def test_write_training_records_writes_nothing_when_the_file_already_matches(cli
     result = client.users.write_training_records(416, same)
     assert [call.request.method for call in api.calls] == ["GET"]
     assert not result.written
-    assert result.payload is None
+    assert result.payload is None and result.field_value is None
     assert [r.id for r in result.records] == [9001, 9002]
 
 

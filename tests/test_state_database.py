@@ -6,6 +6,8 @@ import importlib.util
 import logging
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,21 @@ from sqlalchemy import create_engine, event, text
 
 from conftest import SECRET_MARK
 from lucca_cards import ConfigurationError
-from lucca_cards.state import DEFAULT_DATABASE, Database, LinkStore, TrainingLedger, _schema
+from lucca_cards.state import (
+    DEFAULT_DATABASE,
+    Database,
+    LinkStore,
+    TrainingLedger,
+    _migrate,
+    _schema,
+)
 from lucca_cards.state import database as database_module
 from lucca_cards.state._migrate import VERSION_TABLE
 from lucca_cards.sync import LinkStore as SyncLinkStore
 
-HEAD = "0003"
-TABLES = {"lucca_cards_version", "links", "cards_events", "training_states", "lucca_events"}
+HEAD = "0004"
+TABLES = {"lucca_cards_version", "links", "cards_events", "training_states", "lucca_events",
+          "published_files"}
 
 # The first release's link store, verbatim (src/lucca_cards/sync/links.py before `state/`).
 OLD_SCHEMA = """
@@ -169,7 +179,7 @@ def test_a_new_database_runs_every_revision_and_a_reopen_runs_none(
     caplog.set_level(logging.INFO, logger="alembic")
     Database(path).close()
     upgrades = [r.getMessage() for r in caplog.records if "Running upgrade" in r.getMessage()]
-    assert len(upgrades) == 3
+    assert len(upgrades) == 4
     schema = sql_of(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
 
     caplog.clear()
@@ -177,6 +187,22 @@ def test_a_new_database_runs_every_revision_and_a_reopen_runs_none(
     assert [r for r in caplog.records if r.name.startswith("alembic")] == []
     assert sql_of(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == schema
     assert sql_of(path, "SELECT version_num FROM lucca_cards_version") == [(HEAD,)]
+
+
+def test_the_head_known_without_alembic_is_the_last_revision_file() -> None:
+    # Opens compare the database with _migrate.HEAD, so that Alembic is imported only to
+    # migrate: a revision added without moving HEAD would never run.
+    assert _migrate.head() == _migrate.HEAD == _migrate.scripts_head()
+
+
+def test_reopening_a_database_at_the_head_does_not_import_alembic(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    Database(path).close()
+    code = ("import sys; from lucca_cards.state import Database; "
+            f"Database({str(path)!r}).close(); print('alembic' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,  # noqa: S603
+                          text=True, check=True, timeout=60)
+    assert done.stdout.strip() == "False"
 
 
 def test_the_migrated_schema_is_the_one_the_stores_use(tmp_path: Path) -> None:

@@ -327,7 +327,7 @@ def test_a_0002_database_is_migrated_keeping_its_links_and_ledger(tmp_path: Path
     raw = sqlite3.connect(path)
     try:
         assert raw.execute("SELECT version_num FROM lucca_cards_version").fetchall() == [
-            ("0003",)]
+            ("0004",)]
         row = raw.execute("SELECT * FROM links").fetchone()
         assert row == ("416", "u-416", "ana@acme.fr", "2026-03-01T08:00:00+00:00",
                        None, None, None, None, None)

@@ -22,9 +22,10 @@ import pytest
 
 from conftest import FakeClock
 from kill_chain import KillPoint, run_until_killed
-from lucca_cards import SyncReport, Timeout, TrainingLedger
+from lucca_cards import SyncOutcome, SyncReport, Timeout, TrainingLedger
 from lucca_cards.lucca.training_records import read_training_records
 from lucca_cards.sandbox import Faults, Sandbox
+from lucca_cards.state._published import FileMark, PublishedFiles
 from stats_support import (
     database,
     expected,
@@ -32,6 +33,7 @@ from stats_support import (
     files,
     import_everyone,
     legacy_writes,
+    planned_files,
     publisher,
     stats_sandbox,
 )
@@ -132,3 +134,54 @@ def test_a_sigkill_mid_publish_then_a_rerun_converges(seed: int, tmp_path: Path)
             report = stats.run()
         assert report.ok and len(legacy_writes(box)) == total - point
         converged(box, ledger)
+        # The killed run marked nothing (its marks wait for the end); the rerun marked
+        # what it wrote and what it found up to date: a third run plans no file.
+        assert len(PublishedFiles(ledger.database).load()) == total
+        again = _planned_by(box, ledger)
+        assert again == ([], total)
+
+
+def _planned_by(box: Sandbox, ledger: TrainingLedger) -> tuple[list[int], int]:
+    """Publish again: the users whose file was planned, and how many were unchanged."""
+    with planned_files() as seen, publisher(box, ledger) as stats:
+        report = stats.run()
+    assert report.ok and report.writes == 0
+    return seen, len(report.of(SyncOutcome.UNCHANGED))
+
+
+@pytest.mark.parametrize("lie", ["digests", "context", "other users", "holding"])
+def test_marks_that_lie_cost_a_plan_never_a_missed_change(lie: str, tmp_path: Path) -> None:
+    # A state database copied from another tenant, edited by hand, or written by a bug:
+    # whatever the marks say, a changed file is written and an unchanged one is not.
+    with stats_sandbox() as box, TrainingLedger(database(tmp_path)) as ledger:
+        import_everyone(box)
+        feed(box, ledger, learners=30, seed=5)
+        with publisher(box, ledger) as stats:
+            assert stats.run().ok
+        marks = PublishedFiles(ledger.database)
+        honest = marks.load()
+        users = sorted(honest)
+        if lie == "other users":  # each file given its neighbour's mark
+            neighbours = users[1:] + users[:1]
+            marks.remember({user: honest[other] for user, other in zip(users, neighbours,
+                                                                       strict=True)})
+        else:
+            marks.remember({user: _lying(lie, honest[user]) for user in users})
+        feed(box, ledger, learners=4, seed=6)
+        before = files(box)
+        box.lucca.log.clear()
+        with publisher(box, ledger) as stats:
+            report = stats.run()
+        converged(box, ledger)
+        after = files(box)
+        changed = {user for user in after if after[user] != before[user]}
+        assert changed and len(legacy_writes(box)) == len(changed)
+        assert {int(item.employee_id) for item in report.of(SyncOutcome.UPDATED)} == changed
+
+
+def _lying(lie: str, mark: FileMark) -> FileMark:
+    if lie == "digests":
+        return mark._replace(digest="0" * 32)
+    if lie == "context":
+        return mark._replace(context="another tenant")
+    return mark._replace(holding=not mark.holding)

@@ -329,6 +329,7 @@ class LegacyUsers:
                 "PUT", path, lambda: read_training_records(extended, codes)
             ),
             payload=payload,
+            field_value=extended.get(codes.field) if isinstance(extended, Mapping) else None,
         )
 
 

@@ -122,12 +122,15 @@ class TrainingRecordsWrite:
         records: the occurrences now on the file: as read back from the PUT's answer
             when written, else the current ones.
         payload: the root-level body that was sent (``None`` when nothing was written).
+        field_value: the training field as the PUT's answer holds it, raw JSON (``None``
+            when nothing was written, or the answer did not hold it).
     """
 
     user_id: int
     written: bool
     records: list[StoredTrainingRecord]
     payload: Mapping[str, Any] | None = None
+    field_value: Any = None
 
 
 _SPELLINGS: dict[type[ApiModel], tuple[frozenset[str], dict[str, str]]] = {}

@@ -78,3 +78,14 @@ lucca_events = Table(
     Column("applied_at", DateTime),  # naive UTC
     Index("ix_lucca_events_due", "status", "occurred_at"),
 )
+
+#: What the statistics publisher last found, or put, on each employee file (revision 4):
+#: the digests its plan depended on, so that an unchanged file is not planned again.
+published_files = Table(
+    "published_files",
+    metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=False),  # the Lucca user
+    Column("context", Text, nullable=False),  # the trainings and the publish settings
+    Column("digest", Text, nullable=False),  # the learner's events and the field's value
+    Column("holding", Boolean, nullable=False),  # whether the file held occurrences
+)

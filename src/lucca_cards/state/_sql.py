@@ -48,6 +48,20 @@ def upsert(connection: Connection, table: Table, row: Mapping[str, Any],
         connection.execute(insert(table), dict(row))
 
 
+def upsert_many(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]],
+                keys: Sequence[str]) -> None:
+    """:func:`upsert` every row (all with the same columns), in one ``executemany``."""
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    if dialect not in _ON_CONFLICT:
+        for row in rows:
+            upsert(connection, table, row, keys)
+        return
+    statement = _insert_or_update(dialect, table, tuple(keys), tuple(rows[0]))
+    connection.execute(statement, [dict(row) for row in rows])
+
+
 def update_by(connection: Connection, table: Table, row: Mapping[str, Any],
               keys: Sequence[str]) -> int:
     """Update the row whose ``keys`` columns equal ``row``'s; return how many rows changed."""

@@ -25,6 +25,11 @@ class Store:
         else:
             self._database, self._owned = Database(database), True
 
+    @property
+    def database(self) -> Database:
+        """The database this store reads and writes (another store may share it)."""
+        return self._database
+
     def close(self) -> None:
         """Close the database, if this store opened it."""
         if self._owned:

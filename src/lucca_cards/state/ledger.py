@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -165,6 +165,37 @@ class TrainingLedger(Store):
             streamed = connection.execute(query.execution_options(yield_per=_STREAM_BATCH))
             for row in streamed:
                 yield _state(row)
+
+    def event_counts(self) -> dict[str, int]:
+        """Return, for every learner with a state, how many events the ledger recorded.
+
+        Every change of a learner's states comes with a new event, and events are never
+        removed: a learner whose count is the same as before has the same states.
+        """
+        learners = select(training_states.c.email).distinct().subquery()
+        events = (select(func.count()).select_from(cards_events)
+                  .where(cards_events.c.email == learners.c.email).scalar_subquery())
+        with self._database.reading() as connection:
+            return {str(email): int(count)
+                    for email, count in connection.execute(select(learners.c.email, events))}
+
+    def states_of(self, emails: Iterable[str]) -> dict[str, list[LearnerTraining]]:
+        """Return the states of these learners (by their keys), by email then training id.
+
+        Learners without a state are left out.
+        """
+        wanted = sorted(set(emails))
+        found: dict[str, list[LearnerTraining]] = {}
+        columns = training_states.c
+        with self._database.reading() as connection:
+            for start in range(0, len(wanted), _STREAM_BATCH):
+                query = (select(training_states)
+                         .where(columns.email.in_(wanted[start:start + _STREAM_BATCH]))
+                         .order_by(columns.email, columns.training_id))
+                for row in connection.execute(query):
+                    state = _state(row)
+                    found.setdefault(state.email, []).append(state)
+        return found
 
     def export(self) -> list[dict[str, Any]]:
         """Return every state as a plain row, ready for ``pandas.DataFrame(rows)``.

@@ -118,10 +118,9 @@ class DepartmentImporter(BaseImporter):
     """
 
     def _snapshot(self) -> _Snapshot:
-        (departments, employees), (directory, memberships, groups) = side_by_side(
+        (departments, employees), (directory, memberships, groups, known) = side_by_side(
             self._lucca_side, self._cards_side)
         members: dict[str, list[UserRow]] = defaultdict(list)
-        known = self.links.links()
         linked = {employee: link.cards_user_id for employee, link in known.items()}
         for row in plan_users(employees, directory, linked):
             if row.employee.department_id is not None:
@@ -133,12 +132,12 @@ class DepartmentImporter(BaseImporter):
         return list(self.lucca.departments.list()), self._employees(stopped)
 
     def _cards_side(self, stopped: Stopped) -> tuple[CardsDirectory, Memberships,
-                                                     dict[str, str]]:
-        directory, memberships = self._accounts(stopped)
+                                                     dict[str, str], dict[str, Link]]:
+        directory, memberships, known = self._accounts_and_links(stopped)
         groups: dict[str, str] = {}
         for group in self.cards.groups.list():
             groups.setdefault(group.name or "", group.id)
-        return directory, memberships, groups
+        return directory, memberships, groups, known
 
     def preview(self) -> list[DepartmentRow]:
         """Return one row per Lucca department: members, group, who is still missing."""

@@ -159,13 +159,13 @@ class LifecycleSync:
             employee_ids, name="employee_ids", where="LifecycleSync")
         directory: CardsDirectory | None = None
         if wanted is None:  # everyone: something has changed somewhere, Cards is read too
-            reading, directory = side_by_side(
+            reading, (directory, links) = side_by_side(
                 lambda stopped: self._lucca_side(emails),
                 lambda stopped: self._cards_side(memberships, stopped))
         else:  # a few employees: Cards only if one of them may change
             reading = self.reader.employees(wanted, emails)
+            links = self.links.links()
         employees = reading.employees
-        links = self.links.links()
         ids = wanted if wanted is not None else _everyone(employees, links, hires)
         gone = frozenset(deleted) if wanted is not None else frozenset(ids)
         if not any(_may_change(employees.get(i), links.get(i), self.leavers, hires,
@@ -185,12 +185,16 @@ class LifecycleSync:
             self.reader.departments()
         return reading
 
-    def _cards_side(self, memberships: Memberships, stopped: Stopped) -> CardsDirectory:
-        """Sweep the Cards accounts, and the groups the rules may need (kept)."""
+    def _cards_side(self, memberships: Memberships, stopped: Stopped
+                    ) -> tuple[CardsDirectory, dict[str, Link]]:
+        """Sweep the Cards accounts, the groups the rules may need (kept), and the links.
+
+        The links are read here, while Lucca is still being swept (the longer sweep).
+        """
         directory = CardsDirectory(memberships.sweep(until=stopped))
         if self.scope is DepartmentScope.IMPORTED and not stopped():
             self._groups.get()
-        return directory
+        return directory, self.links.links()
 
     def _context(self, reading: Reading, links: dict[str, Link], ids: Sequence[str],
                  gone: frozenset[str], directory: CardsDirectory, *, hires: bool,

@@ -6,7 +6,10 @@ Lucca users with their occurrences (``GET /api/v3/users?fields=id,name,mail,exte
 1 000 a page), the Cards trainings (one paged sweep, for their current titles and links),
 and the ledger locally. It then writes only the files whose occurrences differ, one ``PUT``
 each, files never written first, within a write budget; the next run resumes by diffing
-again. See :mod:`lucca_cards.sync._stats_plan` for what may change on a file.
+again. See :mod:`lucca_cards.sync._stats_plan` for what may change on a file. A file found
+up to date, or written, is marked in the state database: the next run reports it
+unchanged without planning it again while nothing it depends on has moved (see
+:mod:`lucca_cards.sync._stats_marks`).
 
 >>> ledger = TrainingLedger("lucca-cards.sqlite")  # doctest: +SKIP
 >>> print(StatsPublisher(legacy, cards, ledger).run(max_writes=500))  # doctest: +SKIP
@@ -30,8 +33,10 @@ from ..lucca.legacy import LuccaLegacyApiClient
 from ..lucca.legacy_models import LegacyUser
 from ..lucca.training_records import StatsFieldCodes
 from ..state import LearnerTraining, TrainingLedger
+from ..state._published import FileMark, PublishedFiles
 from ._parallel import Stopped, side_by_side, until
 from ._rules import match_key
+from ._stats_marks import Pending, Survey, ToPlan, UpToDate, context_digest, file_digest
 from ._stats_plan import FilePlan, plan_file, title_key, write_order
 from .report import SyncItem, SyncOutcome, SyncReport
 from .stats_format import StatsFormat
@@ -51,16 +56,20 @@ class StatsPlan:
 
     Attributes:
         files: one :class:`~lucca_cards.sync._stats_plan.FilePlan` per Lucca user who has
-            activity in the ledger.
+            activity in the ledger (but those in ``up_to_date``).
         skipped: items not planned, with their reason (an email two users share).
         notes: remarks on the whole run (learners not found in Lucca …).
         employees: how many Lucca users were read.
+        up_to_date: the learners' files a run found as the last publish left them (by
+            their marks in the state database), reported unchanged without a plan;
+            always empty from :meth:`StatsPublisher.plan`, which plans every file.
     """
 
     files: tuple[FilePlan, ...]
     skipped: tuple[SyncItem, ...]
     notes: tuple[str, ...]
     employees: int
+    up_to_date: tuple[UpToDate, ...] = ()
 
     @property
     def removing(self) -> tuple[FilePlan, ...]:
@@ -70,7 +79,38 @@ class StatsPlan:
     @property
     def holding(self) -> int:
         """How many of the learners' files hold occurrences: the safety stop's base."""
-        return sum(1 for plan in self.files if plan.current)
+        return (sum(1 for plan in self.files if plan.current)
+                + sum(1 for known in self.up_to_date if known.holding))
+
+
+@attrs.frozen(kw_only=True)
+class _Marking:
+    """What a run needs to mark the files it found up to date or wrote.
+
+    Attributes:
+        context: the run's context digest (``None``: this run marks nothing).
+        events: the ledger's event count per learner key, read before anything else.
+        digests: each planned file's digest, by Lucca user id (``None``: no mark).
+    """
+
+    context: str | None
+    events: Mapping[str, int]
+    digests: Mapping[int, str | None]
+
+    def mark(self, user_id: int, holding: bool) -> FileMark | None:
+        """Return the mark of a planned file found up to date (``None``: not markable)."""
+        digest = self.digests.get(user_id)
+        if self.context is None or digest is None:
+            return None
+        return FileMark(self.context, digest, holding)
+
+    def written(self, file: FilePlan, value: Any) -> FileMark | None:
+        """Return the mark of a file just written, from the field's value as Lucca answered."""
+        key = match_key(file.email)
+        if self.context is None or key is None or key not in self.events:
+            return None
+        digest = file_digest(key, self.events[key], value)
+        return None if digest is None else FileMark(self.context, digest, bool(file.desired))
 
 
 class StatsPublisher:
@@ -135,35 +175,60 @@ class StatsPublisher:
                 the Cards trainings, read meanwhile, stop at their first page), naming the
                 code and the Lucca setup step that creates it.
         """
-        states: dict[str, list[LearnerTraining]] = defaultdict(list)
-        for state in self.ledger.states():
-            states[state.email].append(state)
-        (employees, learners), trainings = side_by_side(
-            lambda stopped: self._learners(states, stopped),
-            lambda stopped: {t.id: t for t in until(self.cards.trainings.list(), stopped)})
-        files, skipped = [], []
-        for key, users in learners.items():
-            if len(users) > 1:
-                skipped += [_item(user, SyncOutcome.SKIPPED, "shares its email with another "
-                                  "employee: whose statistics these are cannot be told")
-                            for user in users]
-                continue
-            files.append(self._plan_one(users[0], states[key], trainings))
-        return StatsPlan(files=tuple(files), skipped=tuple(skipped), employees=employees,
-                         notes=_notes(states, learners, files))
+        return self._plan(dict)[0]
 
-    def _learners(self, states: Mapping[str, list[LearnerTraining]], stopped: Stopped
-                  ) -> tuple[int, dict[str, list[LegacyUser]]]:
+    def _plan(self, marks: Callable[[], Mapping[int, FileMark]]
+              ) -> tuple[StatsPlan, _Marking]:
+        """Plan the files; those whose mark (from ``marks()``) matches are only counted."""
+        survey = Survey(self.codes)
+        (employees, learners), trainings = side_by_side(
+            lambda stopped: self._learners(survey, stopped),
+            lambda stopped: self._trainings(survey, marks, stopped))
+        alone = [survey.settle(entries[0]) for entries in learners.values()
+                 if len(entries) == 1]
+        to_plan = [entry for entry in alone if isinstance(entry, ToPlan)]
+        # Read after the event counts: a state changed meanwhile is planned now, and its
+        # file's mark (made with the older count) is stale on the next run.
+        states = self.ledger.states_of(entry.key for entry in to_plan)
+        files = [self._plan_one(entry.user, states.get(entry.key, []), trainings)
+                 for entry in to_plan]
+        skipped = tuple(_item(entry, SyncOutcome.SKIPPED, "shares its email with another "
+                              "employee: whose statistics these are cannot be told")
+                        for entries in learners.values() if len(entries) > 1
+                        for entry in entries)
+        plan = StatsPlan(files=tuple(files), skipped=skipped, employees=employees,
+                         up_to_date=tuple(e for e in alone if isinstance(e, UpToDate)),
+                         notes=_notes(survey.events, learners, files))
+        marking = _Marking(context=survey.context, events=survey.events,
+                           digests={entry.user.id: entry.digest for entry in to_plan})
+        return plan, marking
+
+    def _learners(self, survey: Survey, stopped: Stopped
+                  ) -> tuple[int, dict[str, list[ToPlan | UpToDate | Pending]]]:
         """Check the field codes, then sweep the files: how many, and the learners'."""
         self.legacy.field_definitions.check_stats_codes(self.codes)
-        learners: dict[str, list[LegacyUser]] = defaultdict(list)
+        learners: dict[str, list[ToPlan | UpToDate | Pending]] = defaultdict(list)
         employees = 0
-        for user in until(self.legacy.users.list(fields=USER_FIELDS), stopped):
+        if not survey.wait(stopped):  # for the ledger, read by the other side meanwhile
+            return employees, learners
+        for entry in until(self.legacy.users.list(fields=USER_FIELDS).parsed_by(survey),
+                           stopped):
             employees += 1
-            key = match_key(user.mail)
-            if key is not None and key in states:
-                learners[key].append(user)
+            if entry is not None:
+                learners[entry.key].append(entry)
         return employees, learners
+
+    def _trainings(self, survey: Survey, marks: Callable[[], Mapping[int, FileMark]],
+                   stopped: Stopped) -> dict[str, Training]:
+        """Read the ledger's event counts and the marks, then sweep the Cards trainings.
+
+        The state database is read here, while the other side waits for its first
+        answers from Lucca; the survey gets its context as soon as the trainings are read.
+        """
+        survey.start(self.ledger.event_counts(), marks())
+        trainings = {t.id: t for t in until(self.cards.trainings.list(), stopped)}
+        survey.context = context_digest(trainings, self.style, self.codes)
+        return trainings
 
     def _plan_one(self, user: LegacyUser, states: list[LearnerTraining],
                   trainings: dict[str, Training]) -> FilePlan:
@@ -200,22 +265,33 @@ class StatsPublisher:
         if not self.enabled:
             return self.disabled_report(dry_run)
         end = self._deadline(deadline)
-        plan = self.plan()
+        store = PublishedFiles(self.ledger.database)
+        plan, marking = self._plan(store.load)
+        unchanged = [file for file in plan.files if not file.changed]
         items = list(plan.skipped)
+        items += [_item(known, SyncOutcome.UNCHANGED) for known in plan.up_to_date]
         items += [_item(file, SyncOutcome.SKIPPED, file.problem) for file in plan.files
                   if file.problem is not None and file.changed]
-        items += [_item(file, SyncOutcome.UNCHANGED) for file in plan.files if not file.changed]
-        order = write_order(plan.files)
-        stop = self._safety_stop(plan, force)
-        if stop is not None:
-            items += [_item(file, SyncOutcome.DEFERRED, "not written: safety stop")
-                      for file in order]
-            return _report(dry_run, items, notes=plan.notes, stopped=stop)
-        items += self._write(order, dry_run, progress, max_writes, end)
+        items += [_item(file, SyncOutcome.UNCHANGED) for file in unchanged]
+        # A dry run leaves the state database as it found it: it marks nothing.
+        marks = None if dry_run else _found(unchanged, marking)
+        try:
+            order = write_order(plan.files)
+            stop = self._safety_stop(plan, force)
+            if stop is not None:
+                items += [_item(file, SyncOutcome.DEFERRED, "not written: safety stop")
+                          for file in order]
+                return _report(dry_run, items, notes=plan.notes, stopped=stop)
+            items += self._write(order, progress, max_writes, end, marking, marks)
+        finally:
+            if marks:  # what was written before a failure or a Ctrl-C is marked too
+                store.remember(marks)
         return _report(dry_run, items, notes=plan.notes)
 
-    def _write(self, order: list[FilePlan], dry_run: bool, progress: Progress | None,
-               max_writes: int | None, end: dt.datetime | None) -> Iterator[SyncItem]:
+    def _write(self, order: list[FilePlan], progress: Progress | None,
+               max_writes: int | None, end: dt.datetime | None, marking: _Marking,
+               marks: dict[int, FileMark] | None) -> Iterator[SyncItem]:
+        """Write the files in ``order`` (``marks`` ``None``: a dry run); mark each written."""
         sent = 0
         for done, file in enumerate(order, start=1):
             if (max_writes is not None and sent >= max_writes) or (
@@ -224,20 +300,24 @@ class StatsPublisher:
                             "writes it")
             else:
                 sent += 1  # a dry run spends the budget too: it shows the exact plan
-                yield self._write_one(file, dry_run)
+                yield self._write_one(file, marking, marks)
             if progress is not None:
                 progress(done, len(order))
 
-    def _write_one(self, file: FilePlan, dry_run: bool) -> SyncItem:
+    def _write_one(self, file: FilePlan, marking: _Marking,
+                   marks: dict[int, FileMark] | None) -> SyncItem:
         reason = (f"removed {', '.join(file.removed)} (no longer in Cards)"
                   if file.removed else None)
-        if dry_run:
+        if marks is None:
             return _item(file, SyncOutcome.UPDATED, reason)
         try:
-            self.legacy.users.write_training_records(file.user_id, file.desired, self.codes,
-                                                     current=file.current)
+            done = self.legacy.users.write_training_records(
+                file.user_id, file.desired, self.codes, current=file.current)
         except LuccaCardsError as error:
             return _item(file, SyncOutcome.FAILED, str(error))
+        mark = marking.written(file, done.field_value)
+        if mark is not None:
+            marks[file.user_id] = mark
         return _item(file, SyncOutcome.UPDATED, reason)
 
     def _safety_stop(self, plan: StatsPlan, force: bool) -> str | None:
@@ -263,10 +343,20 @@ class StatsPublisher:
                         f"{type(deadline).__name__}")
 
 
-def _item(file: FilePlan | LegacyUser, outcome: SyncOutcome, reason: str | None = None
-          ) -> SyncItem:
-    if isinstance(file, LegacyUser):
-        return SyncItem(employee_id=str(file.id), name=file.name or "", email=file.mail,
+def _found(unchanged: list[FilePlan], marking: _Marking) -> dict[int, FileMark]:
+    """Return the marks of the planned files found up to date (those that have one)."""
+    marks = {file.user_id: marking.mark(file.user_id, bool(file.current))
+             for file in unchanged}
+    return {user: mark for user, mark in marks.items() if mark is not None}
+
+
+def _item(file: FilePlan | UpToDate | ToPlan | Pending, outcome: SyncOutcome,
+          reason: str | None = None) -> SyncItem:
+    if isinstance(file, Pending):
+        file = file.known
+    if isinstance(file, ToPlan):
+        user = file.user
+        return SyncItem(employee_id=str(user.id), name=user.name or "", email=user.mail,
                         outcome=outcome, reason=reason)
     return SyncItem(employee_id=str(file.user_id), name=file.name, email=file.email,
                     outcome=outcome, reason=reason)
@@ -278,10 +368,10 @@ def _report(dry_run: bool, items: Any, *, notes: Any = (), stopped: str | None =
                       stopped=stopped)
 
 
-def _notes(states: dict[str, list[LearnerTraining]], learners: dict[str, list[LegacyUser]],
+def _notes(events: Mapping[str, int], learners: Mapping[str, object],
            files: list[FilePlan]) -> tuple[str, ...]:
     notes = []
-    unknown = len(set(states) - set(learners))
+    unknown = len(set(events) - set(learners))
     if unknown:
         notes.append(f"{unknown} learner(s) with activity in the ledger are not Lucca "
                      "employees (by email); nothing to publish for them")

@@ -79,9 +79,8 @@ class UserImporter(BaseImporter):
         # Checked (and a one-shot iterator read) before anything is asked of Lucca.
         wanted = None if employee_ids is None else id_list(
             employee_ids, name="employee_ids", where="UserImporter.run")
-        employees, (directory, memberships) = side_by_side(
-            self._employees, lambda stopped: self._accounts(stopped, fields=("email",)))
-        known = self.links.links()
+        employees, (directory, memberships, known) = side_by_side(
+            self._employees, lambda stopped: self._accounts_and_links(stopped, ("email",)))
         linked = {employee: link.cards_user_id for employee, link in known.items()}
         writer = AccountWriter(self.cards, self.links, options, memberships, known)
         if wanted is None:  # every employee: each row planned as it is written

@@ -1,0 +1,183 @@
+"""Tell, while the files are read, which of them are still as the last publish left them.
+
+Planning a file (its occurrences parsed, the learner's states formatted, both compared)
+is most of a publish's CPU, and most files have not changed since the last night. The
+publisher keeps a mark per file (:class:`~lucca_cards.state._published.PublishedFiles`):
+the digests of everything its verdict "up to date" depended on. A file whose digests
+are the same again is reported unchanged without being planned:
+
+* the **context**: the Cards trainings (id, title, link), the field codes and the
+  formats, and :data:`RULES` (moved when the planning rules change what a file holds);
+* the file's **digest**: the learner's key, how many Cards events the ledger holds for
+  them (every change of their states comes with a new event), and the training field's
+  value as Lucca answered (its JSON, keys sorted).
+
+Anything else (a custom :class:`~lucca_cards.StatsFormat` subclass, an item of an
+unexpected shape, a value orjson cannot write) goes the full way: a mark is a shortcut,
+never a verdict of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from hashlib import blake2b
+from typing import Any
+
+import attrs
+import orjson
+
+from ..cards.models import Training
+from ..lucca.legacy_models import LegacyUser
+from ..lucca.training_records import StatsFieldCodes
+from ..state._published import FileMark
+from ._rules import match_key
+from .stats_format import StatsFormat
+
+#: Moved whenever :func:`~lucca_cards.sync._stats_plan.plan_file` or
+#: :meth:`StatsFormat.record` change what a file should hold: every mark is then stale.
+RULES = "1"
+#: The keys of a legacy user as the publisher asks for them; an item with others (or
+#: other spellings) is read the full way.
+_KEYS = frozenset({"id", "name", "mail", "extendedData"})
+
+
+def context_digest(trainings: Mapping[str, Training], style: StatsFormat,
+                   codes: StatsFieldCodes) -> str | None:
+    """Return the digest of what every file's plan depends on (``None``: no marks).
+
+    A subclass of :class:`StatsFormat` may format in its own way, which no digest sees:
+    its runs plan every file.
+    """
+    if type(style) is not StatsFormat:
+        return None
+    catalogue = sorted((t.id, t.title, t.public_url) for t in trainings.values())
+    parts = (RULES, attrs.astuple(style), attrs.astuple(codes), catalogue)
+    return blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def file_digest(key: str, events: int, value: Any) -> str | None:
+    """Return the digest of one learner's file (``None`` when its value cannot be written)."""
+    try:
+        raw = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, say: planned every time
+        return None
+    digest = blake2b(f"{len(key)}:{key}:{events}:".encode(), digest_size=16)
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+@attrs.frozen
+class UpToDate:
+    """A learner's file its mark shows up to date: reported unchanged, not planned."""
+
+    user_id: int
+    name: str
+    email: str
+    key: str
+    holding: bool
+
+
+@attrs.frozen
+class Pending:
+    """A learner's file whose digest matches its mark, read before the run's context.
+
+    :meth:`Survey.settle` makes it :class:`UpToDate` if the mark's context is the run's,
+    else :class:`ToPlan` (the item is kept for that).
+    """
+
+    known: UpToDate
+    context: str
+    item: Mapping[str, Any]
+    digest: str
+
+    @property
+    def key(self) -> str:
+        """The learner's key."""
+        return self.known.key
+
+
+@attrs.frozen
+class ToPlan:
+    """A learner's file to plan: the user read, and its digest (``None``: no mark)."""
+
+    user: LegacyUser
+    key: str
+    digest: str | None
+
+
+class Survey:
+    """Sort the legacy users of a sweep as their page arrives (a :class:`Pager` parser).
+
+    Returns :class:`UpToDate` for a learner whose mark matches, :class:`ToPlan` for
+    another learner, ``None`` for a user who is no learner. The other side of the sweep
+    gives it the ledger's event counts and the marks (:meth:`start`), then the
+    :attr:`context` once the Cards trainings are read; a file whose mark matches before
+    that is :class:`Pending` until :meth:`settle`.
+    """
+
+    #: How often a sweep waiting for :meth:`start` asks whether the other side failed.
+    POLL = 0.05
+
+    def __init__(self, codes: StatsFieldCodes, events: Mapping[str, int] | None = None,
+                 marks: Mapping[int, FileMark] | None = None) -> None:
+        self.codes = codes
+        self.events: Mapping[str, int] = {}
+        self.marks: Mapping[int, FileMark] = {}
+        self.context: str | None = None
+        self._started = threading.Event()
+        if events is not None:
+            self.start(events, marks or {})
+
+    def start(self, events: Mapping[str, int], marks: Mapping[int, FileMark]) -> None:
+        """Give the event count of every learner with a state, and the files' marks."""
+        self.events, self.marks = events, marks
+        self._started.set()
+
+    def wait(self, stopped: Callable[[], bool]) -> bool:
+        """Wait for :meth:`start`; ``False`` if ``stopped()`` says the other side failed."""
+        while not self._started.wait(self.POLL):
+            if stopped():
+                return False
+        return True
+
+    def settle(self, entry: UpToDate | ToPlan | Pending) -> UpToDate | ToPlan:
+        """Return what a :class:`Pending` entry is, now that the context is known."""
+        if not isinstance(entry, Pending):
+            return entry
+        if entry.context == self.context:
+            return entry.known
+        return ToPlan(user=LegacyUser.from_api(entry.item), key=entry.key, digest=entry.digest)
+
+    def __call__(self, item: Mapping[str, Any], _page: object
+                 ) -> UpToDate | ToPlan | Pending | None:
+        """Sort one raw item of a page (see the class)."""
+        user_id, mail, name, extended = (item.get("id"), item.get("mail"), item.get("name"),
+                                         item.get("extendedData"))
+        if not (type(user_id) is int and user_id > 0 and _text(mail) and _text(name)
+                and (extended is None or type(extended) is dict) and item.keys() <= _KEYS):
+            return self._typed(LegacyUser.from_api(item))  # refused as ever, or read
+        key = match_key(mail)
+        if key is None or key not in self.events:
+            return None
+        value = extended.get(self.codes.field) if extended else None
+        digest = file_digest(key, self.events[key], value)
+        mark = self.marks.get(user_id)
+        if digest is None or mark is None or mark.digest != digest or (
+                self.context is not None and mark.context != self.context):
+            return ToPlan(user=LegacyUser.from_api(item), key=key, digest=digest)
+        known = UpToDate(user_id=user_id, name=name or "", email=mail or "", key=key,
+                         holding=mark.holding)
+        if self.context is None:  # the trainings are still being read: kept to settle
+            return Pending(known=known, context=mark.context, item=item, digest=digest)
+        return known
+
+    def _typed(self, user: LegacyUser) -> ToPlan | None:
+        key = match_key(user.mail)
+        if key is None or key not in self.events:
+            return None
+        return ToPlan(user=user, key=key, digest=None)
+
+
+def _text(value: Any) -> bool:
+    return value is None or type(value) is str
