@@ -23,6 +23,7 @@ from lucca_cards.sync._stats_marks import (
     Pending,
     Survey,
     ToPlan,
+    Unsorted,
     UpToDate,
     context_digest,
     file_digest,
@@ -262,10 +263,10 @@ def test_digests_refuse_what_they_cannot_see() -> None:
     assert plain != context_digest(trainings, StatsFormat(), StatsFieldCodes(score="e_grade"))
 
 
-def test_a_ledger_that_cannot_be_read_stops_the_sweep_before_any_file(
+def test_a_ledger_that_cannot_be_read_fails_the_run_before_any_write(
         box: Sandbox, ledger: TrainingLedger, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The ledger is read on the Cards side while Lucca answers the definitions: its
-    # failure is the run's, and the sweep of the files does not start.
+    # The ledger is read on the Cards side while Lucca's files are read: its failure is
+    # the run's, and nothing is written.
     feed(box, ledger)
 
     def broken() -> dict[str, int]:
@@ -275,7 +276,22 @@ def test_a_ledger_that_cannot_be_read_stops_the_sweep_before_any_file(
     box.lucca.log.clear()
     with publisher(box, ledger) as stats, pytest.raises(OSError, match="disk gone"):
         stats.run()
-    assert "GET /api/v3/users" not in box.lucca.log.counts()
+    assert legacy_writes(box) == []
+
+
+def test_users_read_before_the_ledger_are_sorted_once_it_is() -> None:
+    survey = Survey(StatsFieldCodes())
+    ana = {"id": 7, "name": "Ana", "mail": "ana@acme.fr", "extendedData": None}
+    bob = {"id": 8, "name": "Bob", "mail": "bob@acme.fr", "extendedData": None}
+    odd = {**ana, "id": 9, "Login": "ana9"}  # another shape: read typed at once
+    early = [survey(item, None) for item in (ana, bob, odd)]
+    assert all(isinstance(entry, Unsorted) for entry in early)
+    survey.start({"ana@acme.fr": 1}, {})
+    entries = survey.sort_later(early, lambda: False)  # type: ignore[arg-type]
+    assert entries is not None
+    assert [(type(e).__name__, e.user.id) for e in entries] == [("ToPlan", 7), ("ToPlan", 9)]
+    with pytest.raises(Exception, match="id"):
+        Survey(StatsFieldCodes())({"mail": "no-id@acme.fr"}, None)
 
 
 def test_a_survey_waits_for_the_ledger_until_the_other_side_fails() -> None:

@@ -23,6 +23,7 @@ import attrs
 
 from ._http import Params, Transport
 from ._models import json_kind
+from ._read_ahead import read_ahead
 from .errors import UnexpectedResponseError
 
 T = TypeVar("T")
@@ -67,9 +68,11 @@ class Pager(Generic[T]):
     ...     print(employee.email)
     """
 
-    def __init__(self, fetch: PageFetcher, parse: Callable[[Mapping[str, Any], RawPage], T]):
+    def __init__(self, fetch: PageFetcher, parse: Callable[[Mapping[str, Any], RawPage], T],
+                 *, ahead: bool = False):
         self._fetch = fetch
         self._parse = parse
+        self._ahead = ahead
 
     def __iter__(self) -> Iterator[T]:
         for page in self.pages():
@@ -77,8 +80,19 @@ class Pager(Generic[T]):
 
     def pages(self) -> Iterator[list[T]]:
         """Yield the items one page at a time (one request per page)."""
-        for raw in self._fetch():
+        fetched = read_ahead(self._fetch()) if self._ahead else self._fetch()
+        for raw in fetched:
             yield raw.parse(self._parse)
+
+    def ahead(self) -> Pager[T]:
+        """Return the same listing, each page read while the items of the last are built.
+
+        For a sweep whose pages are big (see :mod:`lucca_cards._read_ahead`): a worker
+        thread reads one page ahead, never more, and the listing makes the same calls.
+        Not for a listing you may stop early, such as :meth:`first`: the page read ahead
+        would be one call too many.
+        """
+        return Pager(self._fetch, self._parse, ahead=True)
 
     def first(self) -> T | None:
         """Return the first item, or ``None``; requests only the first page."""
@@ -86,7 +100,7 @@ class Pager(Generic[T]):
 
     def parsed_by(self, parse: Callable[[Mapping[str, Any], RawPage], U]) -> Pager[U]:
         """Return the same listing, its items built by ``parse`` instead."""
-        return Pager(self._fetch, parse)
+        return Pager(self._fetch, parse, ahead=self._ahead)
 
 
 def lucca_cursor_pages(transport: Transport, path: str, params: Params) -> Iterator[RawPage]:

@@ -66,9 +66,10 @@ class GroupTarget:
 
     def holds(self, user: CardsUser) -> bool:
         """Return whether ``user`` is already a member (by id once known, else by name)."""
+        # A list, not any() over a generator (slower to start): asked for every member.
         if self.id is not None:
-            return any(group.id == self.id for group in user.groups)
-        return any(group.name == self.name for group in user.groups)
+            return self.id in [group.id for group in user.groups]
+        return self.name in [group.name for group in user.groups]
 
     def ref(self) -> GroupRef:
         """Return how to name the group in a request (its id when it exists)."""
@@ -162,6 +163,9 @@ class AccountWriter:
         """Record the link; with the department group the account is in, if any."""
         if self.options.dry_run:
             return
+        if buffered and _unchanged(self._known.get(row.employee.id), user, row, created,
+                                   group):
+            return  # a rerun's usual case, told without building the link
         record = Link(employee_id=row.employee.id, cards_user_id=user.id,
                       email=row.email or "", created=created,
                       department_id=row.employee.department_id,
@@ -171,6 +175,20 @@ class AccountWriter:
         self._pending.append(record)
         if not buffered or len(self._pending) >= _BATCH:
             self.flush()
+
+
+def _unchanged(known: Link | None, user: CardsUser, row: UserRow, created: bool,
+               group: GroupTarget | None) -> bool:
+    """Whether recording this link would leave ``known`` exactly as it is (the fast case).
+
+    Only the plain case: same account, email, department and group, nothing to merge
+    (:func:`~lucca_cards.state.links.changes` decides every other case).
+    """
+    return (known is not None and known.cards_user_id == user.id
+            and known.email == (row.email or "") and known.offboarded is None
+            and known.department_id == row.employee.department_id
+            and known.group_name == (group.name if group is not None else None)
+            and known.created >= created)
 
 
 def _item(

@@ -28,6 +28,9 @@ T = TypeVar("T")
 
 #: The statuses of people at work (a hire may be upcoming: their account is ready on day one).
 AT_WORK = ("active", "upcoming")
+#: What the rules read of each employee when everyone is read (the others stay ``None``):
+#: a sweep of the whole company then holds and builds a fraction of each model.
+RULE_FIELDS = ("given_name", "family_name", "email", "status", "department_id")
 #: How long what a hire needs besides the hire (departments, groups) is kept.
 KEPT_SECONDS = 1800.0
 #: How long before they expire the idle worker reads them again.
@@ -72,7 +75,8 @@ class LuccaReader:
         answer: read by id, with those without an email.
         """
         if wanted is None:
-            return Reading(employees={e.id: e for e in self.lucca.employees.list()})
+            everyone = self.lucca.employees.list(fields=RULE_FIELDS)
+            return Reading(employees={e.id: e for e in everyone})
         hinted = frozenset(e for i, e in (emails or {}).items()
                            if i in wanted and askable(e))
         found: dict[str, Employee] = {}

@@ -98,6 +98,13 @@ class Pending:
 
 
 @attrs.frozen
+class Unsorted:
+    """A user read before the ledger was: sorted once it is (:meth:`Survey.sort_later`)."""
+
+    item: Mapping[str, Any]
+
+
+@attrs.frozen
 class ToPlan:
     """A learner's file to plan: the user read, and its digest (``None``: no mark)."""
 
@@ -112,8 +119,9 @@ class Survey:
     Returns :class:`UpToDate` for a learner whose mark matches, :class:`ToPlan` for
     another learner, ``None`` for a user who is no learner. The other side of the sweep
     gives it the ledger's event counts and the marks (:meth:`start`), then the
-    :attr:`context` once the Cards trainings are read; a file whose mark matches before
-    that is :class:`Pending` until :meth:`settle`.
+    :attr:`context` once the Cards trainings are read. A user read before :meth:`start`
+    is :class:`Unsorted` (see :meth:`sort_later`), and a file whose mark matches before
+    the context is known is :class:`Pending` until :meth:`settle`: the sweep never waits.
     """
 
     #: How often a sweep waiting for :meth:`start` asks whether the other side failed.
@@ -149,14 +157,26 @@ class Survey:
             return entry.known
         return ToPlan(user=LegacyUser.from_api(entry.item), key=entry.key, digest=entry.digest)
 
+    def sort_later(self, early: list[Unsorted], stopped: Callable[[], bool]
+                   ) -> list[UpToDate | ToPlan | Pending] | None:
+        """Sort the users read before :meth:`start` (``None``: the other side failed)."""
+        if not early or not self.wait(stopped):
+            return [] if not early else None
+        sorted_ = (self(unsorted.item, None) for unsorted in early)
+        return [entry for entry in sorted_ if entry is not None and
+                not isinstance(entry, Unsorted)]
+
     def __call__(self, item: Mapping[str, Any], _page: object
-                 ) -> UpToDate | ToPlan | Pending | None:
+                 ) -> UpToDate | ToPlan | Pending | Unsorted | None:
         """Sort one raw item of a page (see the class)."""
         user_id, mail, name, extended = (item.get("id"), item.get("mail"), item.get("name"),
                                          item.get("extendedData"))
         if not (type(user_id) is int and user_id > 0 and _text(mail) and _text(name)
                 and (extended is None or type(extended) is dict) and item.keys() <= _KEYS):
-            return self._typed(LegacyUser.from_api(item))  # refused as ever, or read
+            user = LegacyUser.from_api(item)  # refused as ever (the endpoint named), or read
+            return self._typed(user) if self._started.is_set() else Unsorted(item)
+        if not self._started.is_set():  # the ledger is still being read: sorted later
+            return Unsorted(item)
         key = match_key(mail)
         if key is None or key not in self.events:
             return None

@@ -78,6 +78,15 @@ class _Snapshot:
     groups: dict[str, str]
     memberships: Memberships
     known: dict[str, Link]
+    #: The departments by group name (worked out once: every row looks for its twins).
+    by_name: dict[str, list[str]] = attrs.field(init=False)
+
+    @by_name.default
+    def _by_name(self) -> dict[str, list[str]]:
+        named: dict[str, list[str]] = defaultdict(list)
+        for department in self.departments:
+            named[group_name(department)].append(department.id)
+        return dict(named)
 
     def row(self, department: Department) -> DepartmentRow:
         name = group_name(department)
@@ -86,8 +95,7 @@ class _Snapshot:
         importable = [r for r in members if r.state is not UserState.CANNOT_BE_IMPORTED]
         missing = sum(1 for r in importable if r.cards_user is None or not target.holds(
             r.cards_user))
-        twins = tuple(d.id for d in self.departments
-                      if d.id != department.id and group_name(d) == name)
+        twins = tuple(i for i in self.by_name.get(name, ()) if i != department.id)
         return DepartmentRow(department=department, members=len(members),
                              group_exists=target.id is not None, missing=missing,
                              same_name=twins, reason=group_name_problem(name))

@@ -36,7 +36,15 @@ from ..state import LearnerTraining, TrainingLedger
 from ..state._published import FileMark, PublishedFiles
 from ._parallel import Stopped, side_by_side, until
 from ._rules import match_key
-from ._stats_marks import Pending, Survey, ToPlan, UpToDate, context_digest, file_digest
+from ._stats_marks import (
+    Pending,
+    Survey,
+    ToPlan,
+    Unsorted,
+    UpToDate,
+    context_digest,
+    file_digest,
+)
 from ._stats_plan import FilePlan, plan_file, title_key, write_order
 from .report import SyncItem, SyncOutcome, SyncReport
 from .stats_format import StatsFormat
@@ -208,22 +216,25 @@ class StatsPublisher:
         """Check the field codes, then sweep the files: how many, and the learners'."""
         self.legacy.field_definitions.check_stats_codes(self.codes)
         learners: dict[str, list[ToPlan | UpToDate | Pending]] = defaultdict(list)
-        employees = 0
-        if not survey.wait(stopped):  # for the ledger, read by the other side meanwhile
-            return employees, learners
-        for entry in until(self.legacy.users.list(fields=USER_FIELDS).parsed_by(survey),
-                           stopped):
+        employees, early = 0, []
+        # Big pages: the next is read while the survey sorts this one.
+        users = self.legacy.users.list(fields=USER_FIELDS).parsed_by(survey).ahead()
+        for entry in until(users, stopped):
             employees += 1
-            if entry is not None:
+            if isinstance(entry, Unsorted):  # read before the ledger (the other side)
+                early.append(entry)
+            elif entry is not None:
                 learners[entry.key].append(entry)
+        for entry in survey.sort_later(early, stopped) or ():
+            learners[entry.key].append(entry)
         return employees, learners
 
     def _trainings(self, survey: Survey, marks: Callable[[], Mapping[int, FileMark]],
                    stopped: Stopped) -> dict[str, Training]:
         """Read the ledger's event counts and the marks, then sweep the Cards trainings.
 
-        The state database is read here, while the other side waits for its first
-        answers from Lucca; the survey gets its context as soon as the trainings are read.
+        The state database is read here, while the other side reads the first pages
+        from Lucca; the survey gets its context as soon as the trainings are read.
         """
         survey.start(self.ledger.event_counts(), marks())
         trainings = {t.id: t for t in until(self.cards.trainings.list(), stopped)}
