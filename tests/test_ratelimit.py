@@ -101,3 +101,16 @@ def test_threads_sharing_a_limiter_never_get_two_calls_in_one_interval(
     assert len(stamps) == 40
     # each of the 39 calls after the first had to wait for a fresh one-second window
     assert clock.now - start >= 39 * 1.0 - 1e-9
+
+
+def test_on_the_real_clock_calls_are_never_closer_than_the_interval() -> None:
+    # The last millisecond of each wait is yielded for, not slept (a sleep wakes late):
+    # the calls may come later than their time, never earlier. 30 calls, 2 ms apart.
+    limiter = RateLimiter(30_000)
+    times = []  # when each call went, on the limiter's own clock
+    for _ in range(30):
+        limiter.acquire()
+        times.append(limiter._window.last_reset)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= limiter.interval
+    assert times[-1] - times[0] < 29 * limiter.interval + 1.0  # and it did not stall
