@@ -173,20 +173,46 @@ def test_an_old_link_store_file_is_migrated_without_losing_a_link(tmp_path: Path
     assert rows[2][:3] == ("418", "9c44-c", "new@acme.fr")
 
 
-def test_a_new_database_runs_every_revision_and_a_reopen_runs_none(
+def test_a_new_database_is_created_at_the_head_and_a_reopen_changes_nothing(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "state.sqlite"
     caplog.set_level(logging.INFO, logger="alembic")
     Database(path).close()
-    upgrades = [r.getMessage() for r in caplog.records if "Running upgrade" in r.getMessage()]
-    assert len(upgrades) == 4
+    assert [r for r in caplog.records if r.name.startswith("alembic")] == []
+    assert sql_of(path, "SELECT version_num FROM lucca_cards_version") == [(HEAD,)]
     schema = sql_of(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
 
-    caplog.clear()
     Database(path).close()
     assert [r for r in caplog.records if r.name.startswith("alembic")] == []
     assert sql_of(path, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == schema
-    assert sql_of(path, "SELECT version_num FROM lucca_cards_version") == [(HEAD,)]
+
+
+def schema_of(path: Path) -> dict[str, Any]:
+    """Every table's columns, indexes and their columns, as SQLite describes them."""
+    names = [name for (name,) in sql_of(
+        path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {name: (sql_of(path, f"PRAGMA table_info({name})"),
+                   [(index, sql_of(path, f"PRAGMA index_info({index[1]})"))
+                    for index in sql_of(path, f"PRAGMA index_list({name})")])
+            for name in names}
+
+
+def migrated_from_empty(path: Path) -> None:
+    """Run every revision on an empty file, as a database made before 0004 was."""
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        _migrate.upgrade(connection, str(path))
+    engine.dispose()
+
+
+def test_a_database_created_at_the_head_is_the_one_every_revision_makes(
+        tmp_path: Path) -> None:
+    created, migrated = tmp_path / "created.sqlite", tmp_path / "migrated.sqlite"
+    Database(created).close()
+    migrated_from_empty(migrated)
+    assert sql_of(migrated, "SELECT version_num FROM lucca_cards_version") == [(HEAD,)]
+    assert schema_of(created) == schema_of(migrated)
+    assert schema_of(created)["published_files"][0]  # the newest table is there
 
 
 def test_the_head_known_without_alembic_is_the_last_revision_file() -> None:
@@ -208,7 +234,7 @@ def test_reopening_a_database_at_the_head_does_not_import_alembic(tmp_path: Path
 def test_the_migrated_schema_is_the_one_the_stores_use(tmp_path: Path) -> None:
     # The revisions spell out their tables; _schema.py follows the head. They must agree.
     path = tmp_path / "state.sqlite"
-    Database(path).close()
+    migrated_from_empty(path)
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})

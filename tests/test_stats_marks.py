@@ -306,3 +306,20 @@ def test_a_survey_waits_for_the_ledger_until_the_other_side_fails() -> None:
     assert survey.wait(stopped) is False and len(asked) == 3
     survey.start({}, {})
     assert survey.wait(lambda: True) is True
+
+
+def test_marks_that_cannot_be_kept_lose_nothing_of_the_run(
+        box: Sandbox, ledger: TrainingLedger, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    feed(box, ledger)
+
+    def full(self: PublishedFiles, marks: Any) -> None:
+        raise OSError("disk full: sqlite:///secret-path")
+
+    monkeypatch.setattr(PublishedFiles, "remember", full)
+    report = rerun(box, ledger)
+    assert report.ok and len(report.of(SyncOutcome.UPDATED)) == len(expected(box, ledger))
+    assert as_expected(box, ledger)
+    warned = [r.getMessage() for r in caplog.records if r.name == "lucca_cards.stats"]
+    assert warned and "OSError" in warned[0] and "secret-path" not in warned[0]
+    assert PublishedFiles(ledger.database).load() == {}

@@ -289,7 +289,10 @@ def _migrate_on_open(engine: Engine, shown: str) -> None:
             if connection.dialect.name == "postgresql":
                 # What BEGIN IMMEDIATE is on SQLite: one migrating process at a time.
                 connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})")
-            _migrate.upgrade(connection, shown)
+            if _migrate.is_empty(connection):
+                _migrate.create(connection)
+            else:
+                _migrate.upgrade(connection, shown)
 
 
 def _is_database_error(error: Exception, engine: Engine) -> bool:

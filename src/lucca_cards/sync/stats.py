@@ -19,6 +19,7 @@ statistics publish: 480 updated, 9120 unchanged, 20 deferred
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -49,6 +50,7 @@ from ._stats_plan import FilePlan, plan_file, title_key, write_order
 from .report import SyncItem, SyncOutcome, SyncReport
 from .stats_format import StatsFormat
 
+_log = logging.getLogger("lucca_cards.stats")
 #: What one run reads of each legacy user.
 USER_FIELDS = ("id", "name", "mail", "extendedData")
 #: The share of employee files a run may remove occurrences from before it stops.
@@ -296,7 +298,7 @@ class StatsPublisher:
             items += self._write(order, progress, max_writes, end, marking, marks)
         finally:
             if marks:  # what was written before a failure or a Ctrl-C is marked too
-                store.remember(marks)
+                _remember(store, marks)
         return _report(dry_run, items, notes=plan.notes)
 
     def _write(self, order: list[FilePlan], progress: Progress | None,
@@ -352,6 +354,15 @@ class StatsPublisher:
             return self._clock() + deadline
         raise TypeError(f"deadline must be a datetime or a timedelta, not "
                         f"{type(deadline).__name__}")
+
+
+def _remember(store: PublishedFiles, marks: dict[int, FileMark]) -> None:
+    """Keep the marks; a failure to keep them is logged, never the run's (only a shortcut)."""
+    try:
+        store.remember(marks)
+    except Exception as error:  # whatever the database says, the report stands
+        _log.warning("the marks of %d file(s) could not be kept (%s): the next publish plans "
+                     "them again", len(marks), type(error).__name__)
 
 
 def _found(unchanged: list[FilePlan], marking: _Marking) -> dict[int, FileMark]:
