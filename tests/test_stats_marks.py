@@ -323,3 +323,53 @@ def test_marks_that_cannot_be_kept_lose_nothing_of_the_run(
     warned = [r.getMessage() for r in caplog.records if r.name == "lucca_cards.stats"]
     assert warned and "OSError" in warned[0] and "secret-path" not in warned[0]
     assert PublishedFiles(ledger.database).load() == {}
+
+
+def test_the_context_set_meanwhile_is_read_once() -> None:
+    # The Cards side sets the context while the Lucca side sorts: a mark of another
+    # context must never pass because the two reads of it saw different values.
+    digest = file_digest("ana@acme.fr", 2, None)
+    assert digest is not None
+
+    class Racing(Survey):
+        """Its context is None at the first read, the run's at the next ones."""
+
+        reads = 0
+
+        @property  # type: ignore[override]
+        def context(self) -> str | None:
+            Racing.reads += 1
+            return None if Racing.reads == 1 else "new"
+
+        @context.setter
+        def context(self, value: str | None) -> None:
+            pass
+
+    survey = Racing(StatsFieldCodes(), {"ana@acme.fr": 2}, {7: FileMark("old", digest, True)})
+    entry = survey({"id": 7, "name": "Ana", "mail": "ana@acme.fr", "extendedData": None}, None)
+    assert not isinstance(entry, UpToDate)
+
+
+def test_a_write_whose_answer_lacks_the_field_is_not_marked(
+        box: Sandbox, ledger: TrainingLedger, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nothing in the answer to say what the file holds now: planned again next time, so
+    # a file emptied by hand afterwards is written again.
+    import attrs
+
+    from lucca_cards.lucca.legacy import LegacyUsers
+
+    real = LegacyUsers.write_training_records
+
+    def no_echo(self: LegacyUsers, *args: Any, **kwargs: Any) -> Any:
+        return attrs.evolve(real(self, *args, **kwargs), field_value=None)
+
+    feed(box, ledger)
+    monkeypatch.setattr(LegacyUsers, "write_training_records", no_echo)
+    published(box, ledger)
+    monkeypatch.setattr(LegacyUsers, "write_training_records", real)
+    assert PublishedFiles(ledger.database).load() == {}
+    user = next(u for u, records in expected(box, ledger).items() if records)
+    box.company.lucca.employees[user].extended_data.pop("e_formation")  # emptied by hand
+    report = rerun(box, ledger)
+    assert user in {int(item.employee_id) for item in report.of(SyncOutcome.UPDATED)}
+    assert as_expected(box, ledger)

@@ -88,9 +88,9 @@ class Pager(Generic[T]):
         """Return the same listing, each page read while the items of the last are built.
 
         For a sweep whose pages are big (see :mod:`lucca_cards._read_ahead`): a worker
-        thread reads one page ahead, never more, and the listing makes the same calls.
-        Not for a listing you may stop early, such as :meth:`first`: the page read ahead
-        would be one call too many.
+        thread reads one page ahead, never more, and a whole sweep makes the same calls.
+        Not for a listing you mean to stop early, such as :meth:`first`: the page read
+        ahead would be one call too many (as it is when a sweep stops on a failure).
         """
         return Pager(self._fetch, self._parse, ahead=True)
 

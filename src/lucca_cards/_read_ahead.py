@@ -8,8 +8,8 @@ caller: the next request waits on the network (the GIL released) while the calle
 
 Never more than one page ahead, and only when the caller asked for the page before: the
 source decides whether there is a next page (a short legacy page is the last), so a sweep
-read ahead makes the same calls. A caller that stops early lets the worker end after the
-page it may be reading.
+read ahead makes the same calls. A caller that stops early (a failure on the other side
+of a sweep) waits for the page the worker may be reading: one call more, at most.
 """
 
 from __future__ import annotations
@@ -50,6 +50,9 @@ def read_ahead(source: Iterator[T]) -> Iterator[T]:
     finally:
         stopping.set()
         allowed.release()  # wakes the worker if it waits: it sees the stop and ends
+        # …after the page it may be reading: nothing reads behind the caller's back once
+        # the sweep has stopped (the caller may close the client next).
+        worker.join()
 
 
 def _produce(source: Iterator[T], made: queue.Queue[tuple[object, BaseException | None]],

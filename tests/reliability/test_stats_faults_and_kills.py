@@ -17,6 +17,7 @@ import signal
 import textwrap
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -185,3 +186,46 @@ def _lying(lie: str, mark: FileMark) -> FileMark:
     if lie == "context":
         return mark._replace(context="another tenant")
     return mark._replace(holding=not mark.holding)
+
+
+def test_two_publishers_at_once_leave_nothing_the_next_run_cannot_see(tmp_path: Path) -> None:
+    # B reads the files, A publishes them all, then B writes: B's writes add every
+    # occurrence again (id 0), and B's answers show it. B marks none of those files, so
+    # the next run plans them and repairs them.
+    with stats_sandbox() as box, TrainingLedger(database(tmp_path)) as ledger:
+        feed(box, ledger)
+        with publisher(box, ledger) as first, publisher(box, ledger) as second:
+            plan = second._plan
+
+            def other_publisher_meanwhile(marks: Any) -> Any:
+                planned = plan(marks)
+                assert first.run().ok
+                return planned
+
+            second._plan = other_publisher_meanwhile  # type: ignore[method-assign]
+            assert second.run().ok
+        doubled = {user for user, records in files(box).items()
+                   if len({r.title for r in records}) < len(records)}
+        assert doubled, "the second publisher's writes doubled the occurrences"
+        with publisher(box, ledger) as third:
+            assert third.run().ok
+        converged(box, ledger)
+
+
+def test_a_write_lucca_answers_but_does_not_keep_is_tried_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A hostile (or misunderstood) tenant answers 200 and stores nothing: the answer
+    # does not hold what was planned, so the file is not marked and the next run writes
+    # it again instead of reporting it unchanged.
+    import lucca_cards.sandbox._legacy_api as legacy_api
+
+    monkeypatch.setattr(legacy_api, "write_extended", lambda current, *rest: dict(current))
+    with stats_sandbox() as box, TrainingLedger(database(tmp_path)) as ledger:
+        feed(box, ledger)
+        for _ in range(2):
+            box.lucca.log.clear()
+            with publisher(box, ledger) as stats:
+                report = stats.run()
+            assert report.of(SyncOutcome.UPDATED)
+            assert len(legacy_writes(box)) == len(report.of(SyncOutcome.UPDATED))
+        assert PublishedFiles(ledger.database).load() == {}

@@ -8,7 +8,18 @@ compares the migrated database with these definitions.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -84,7 +95,7 @@ lucca_events = Table(
 published_files = Table(
     "published_files",
     metadata,
-    Column("user_id", Integer, primary_key=True, autoincrement=False),  # the Lucca user
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),  # the Lucca user
     Column("context", Text, nullable=False),  # the trainings and the publish settings
     Column("digest", Text, nullable=False),  # the learner's events and the field's value
     Column("holding", Boolean, nullable=False),  # whether the file held occurrences

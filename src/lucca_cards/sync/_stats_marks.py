@@ -183,12 +183,13 @@ class Survey:
         value = extended.get(self.codes.field) if extended else None
         digest = file_digest(key, self.events[key], value)
         mark = self.marks.get(user_id)
+        context = self.context  # read once: the other side of the sweep sets it meanwhile
         if digest is None or mark is None or mark.digest != digest or (
-                self.context is not None and mark.context != self.context):
+                context is not None and mark.context != context):
             return ToPlan(user=LegacyUser.from_api(item), key=key, digest=digest)
         known = UpToDate(user_id=user_id, name=name or "", email=mail or "", key=key,
                          holding=mark.holding)
-        if self.context is None:  # the trainings are still being read: kept to settle
+        if context is None:  # the trainings are still being read: kept to settle
             return Pending(known=known, context=mark.context, item=item, digest=digest)
         return known
 

@@ -52,7 +52,7 @@ class FilePlan:
     _changed: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        changed = _count(self.desired) != _count(item.record for item in self.current)
+        changed = count_records(self.desired) != count_records(item.record for item in self.current)
         object.__setattr__(self, "_changed", changed)
 
     @property
@@ -116,7 +116,7 @@ def plan_file(
                     pending_since=min(pending, default=None), problem=_repeated(kept))
 
 
-def _count(records: Iterable[TrainingRecord]) -> dict[TrainingRecord, int]:
+def count_records(records: Iterable[TrainingRecord]) -> dict[TrainingRecord, int]:
     """Count the records (a multiset): a plain loop, as ``Counter`` costs a lot per call."""
     counts: dict[TrainingRecord, int] = {}
     for record in records:

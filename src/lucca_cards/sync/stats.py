@@ -31,7 +31,7 @@ from ..cards.models import Training
 from ..config import Settings
 from ..errors import LuccaCardsError
 from ..lucca.legacy import LuccaLegacyApiClient
-from ..lucca.legacy_models import LegacyUser
+from ..lucca.legacy_models import LegacyUser, TrainingRecordsWrite
 from ..lucca.training_records import StatsFieldCodes
 from ..state import LearnerTraining, TrainingLedger
 from ..state._published import FileMark, PublishedFiles
@@ -46,7 +46,7 @@ from ._stats_marks import (
     context_digest,
     file_digest,
 )
-from ._stats_plan import FilePlan, plan_file, title_key, write_order
+from ._stats_plan import FilePlan, count_records, plan_file, title_key, write_order
 from .report import SyncItem, SyncOutcome, SyncReport
 from .stats_format import StatsFormat
 
@@ -114,12 +114,19 @@ class _Marking:
             return None
         return FileMark(self.context, digest, holding)
 
-    def written(self, file: FilePlan, value: Any) -> FileMark | None:
-        """Return the mark of a file just written, from the field's value as Lucca answered."""
+    def written(self, file: FilePlan, done: TrainingRecordsWrite) -> FileMark | None:
+        """Return the mark of a file just written, from the field as Lucca answered it.
+
+        Only when the answer holds the field, with exactly the occurrences planned: an
+        answer without it, or holding something else (another publisher wrote meanwhile,
+        or Lucca did not store what it was sent), leaves the file to be planned again.
+        """
         key = match_key(file.email)
-        if self.context is None or key is None or key not in self.events:
+        if self.context is None or key is None or key not in self.events or (
+                done.field_value is None or count_records(item.record for item in done.records)
+                != count_records(file.desired)):
             return None
-        digest = file_digest(key, self.events[key], value)
+        digest = file_digest(key, self.events[key], done.field_value)
         return None if digest is None else FileMark(self.context, digest, bool(file.desired))
 
 
@@ -328,7 +335,7 @@ class StatsPublisher:
                 file.user_id, file.desired, self.codes, current=file.current)
         except LuccaCardsError as error:
             return _item(file, SyncOutcome.FAILED, str(error))
-        mark = marking.written(file, done.field_value)
+        mark = marking.written(file, done)
         if mark is not None:
             marks[file.user_id] = mark
         return _item(file, SyncOutcome.UPDATED, reason)

@@ -23,7 +23,7 @@ def upgrade() -> None:
     """Create ``published_files``."""
     op.create_table(
         "published_files",
-        sa.Column("user_id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("user_id", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("context", sa.Text(), nullable=False),
         sa.Column("digest", sa.Text(), nullable=False),
         sa.Column("holding", sa.Boolean(), nullable=False),
