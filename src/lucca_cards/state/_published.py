@@ -13,7 +13,8 @@ the publisher keeps here what that verdict depended on, as two digests:
 
 The next publish that finds both digests equal knows the file is still up to date. A
 row is only ever a shortcut: a digest that differs (or a row lost) costs a full plan of
-that file, never a wrong verdict.
+that file, never a wrong verdict. It rests on the ledger never removing an event: code
+that ever removes some must empty this table in the same transaction.
 """
 
 from __future__ import annotations
