@@ -19,6 +19,7 @@ never a verdict of its own.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from hashlib import blake2b
@@ -28,12 +29,14 @@ import attrs
 import orjson
 
 from ..cards.models import Training
-from ..lucca.legacy_models import LegacyUser
+from ..lucca.legacy_models import LegacyUser, TrainingRecordsWrite
 from ..lucca.training_records import StatsFieldCodes
-from ..state._published import FileMark
+from ..state._published import FileMark, PublishedFiles
 from ._rules import match_key
+from ._stats_plan import FilePlan, count_records
 from .stats_format import StatsFormat
 
+_log = logging.getLogger("lucca_cards.stats")
 #: Moved whenever :func:`~lucca_cards.sync._stats_plan.plan_file` or
 #: :meth:`StatsFormat.record` change what a file should hold: every mark is then stale.
 RULES = "1"
@@ -198,6 +201,58 @@ class Survey:
         if key is None or key not in self.events:
             return None
         return ToPlan(user=user, key=key, digest=None)
+
+
+@attrs.frozen(kw_only=True)
+class Marking:
+    """What a run needs to mark the files it found up to date or wrote.
+
+    Attributes:
+        context: the run's context digest (``None``: this run marks nothing).
+        events: the ledger's event count per learner key, read before anything else.
+        digests: each planned file's digest, by Lucca user id (``None``: no mark).
+    """
+
+    context: str | None
+    events: Mapping[str, int]
+    digests: Mapping[int, str | None]
+
+    def mark(self, user_id: int, holding: bool) -> FileMark | None:
+        """Return the mark of a planned file found up to date (``None``: not markable)."""
+        digest = self.digests.get(user_id)
+        if self.context is None or digest is None:
+            return None
+        return FileMark(self.context, digest, holding)
+
+    def written(self, file: FilePlan, done: TrainingRecordsWrite) -> FileMark | None:
+        """Return the mark of a file just written, from the field as Lucca answered it.
+
+        Only when the answer holds the field, with exactly the occurrences planned: an
+        answer without it, or holding something else (another publisher wrote meanwhile,
+        or Lucca did not store what it was sent), leaves the file to be planned again.
+        """
+        key = match_key(file.email)
+        if self.context is None or key is None or key not in self.events or (
+                done.field_value is None or count_records(item.record for item in done.records)
+                != count_records(file.desired)):
+            return None
+        digest = file_digest(key, self.events[key], done.field_value)
+        return None if digest is None else FileMark(self.context, digest, bool(file.desired))
+
+    def found(self, unchanged: list[FilePlan]) -> dict[int, FileMark]:
+        """Return the marks of the planned files found up to date (those that have one)."""
+        marks = {file.user_id: self.mark(file.user_id, bool(file.current))
+                 for file in unchanged}
+        return {user: mark for user, mark in marks.items() if mark is not None}
+
+
+def remember(store: PublishedFiles, marks: dict[int, FileMark]) -> None:
+    """Keep the marks; a failure to keep them is logged, never the run's (only a shortcut)."""
+    try:
+        store.remember(marks)
+    except Exception as error:  # whatever the database says, the report stands
+        _log.warning("the marks of %d file(s) could not be kept (%s): the next publish plans "
+                     "them again", len(marks), type(error).__name__)
 
 
 def _text(value: Any) -> bool:

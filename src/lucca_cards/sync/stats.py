@@ -19,7 +19,6 @@ statistics publish: 480 updated, 9120 unchanged, 20 deferred
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -31,26 +30,25 @@ from ..cards.models import Training
 from ..config import Settings
 from ..errors import LuccaCardsError
 from ..lucca.legacy import LuccaLegacyApiClient
-from ..lucca.legacy_models import LegacyUser, TrainingRecordsWrite
+from ..lucca.legacy_models import LegacyUser
 from ..lucca.training_records import StatsFieldCodes
 from ..state import LearnerTraining, TrainingLedger
 from ..state._published import FileMark, PublishedFiles
 from ._parallel import Stopped, side_by_side, until
-from ._rules import match_key
 from ._stats_marks import (
+    Marking,
     Pending,
     Survey,
     ToPlan,
     Unsorted,
     UpToDate,
     context_digest,
-    file_digest,
+    remember,
 )
-from ._stats_plan import FilePlan, count_records, plan_file, title_key, write_order
+from ._stats_plan import FilePlan, plan_file, title_key, write_order
 from .report import SyncItem, SyncOutcome, SyncReport
 from .stats_format import StatsFormat
 
-_log = logging.getLogger("lucca_cards.stats")
 #: What one run reads of each legacy user.
 USER_FIELDS = ("id", "name", "mail", "extendedData")
 #: The share of employee files a run may remove occurrences from before it stops.
@@ -91,43 +89,6 @@ class StatsPlan:
         """How many of the learners' files hold occurrences: the safety stop's base."""
         return (sum(1 for plan in self.files if plan.current)
                 + sum(1 for known in self.up_to_date if known.holding))
-
-
-@attrs.frozen(kw_only=True)
-class _Marking:
-    """What a run needs to mark the files it found up to date or wrote.
-
-    Attributes:
-        context: the run's context digest (``None``: this run marks nothing).
-        events: the ledger's event count per learner key, read before anything else.
-        digests: each planned file's digest, by Lucca user id (``None``: no mark).
-    """
-
-    context: str | None
-    events: Mapping[str, int]
-    digests: Mapping[int, str | None]
-
-    def mark(self, user_id: int, holding: bool) -> FileMark | None:
-        """Return the mark of a planned file found up to date (``None``: not markable)."""
-        digest = self.digests.get(user_id)
-        if self.context is None or digest is None:
-            return None
-        return FileMark(self.context, digest, holding)
-
-    def written(self, file: FilePlan, done: TrainingRecordsWrite) -> FileMark | None:
-        """Return the mark of a file just written, from the field as Lucca answered it.
-
-        Only when the answer holds the field, with exactly the occurrences planned: an
-        answer without it, or holding something else (another publisher wrote meanwhile,
-        or Lucca did not store what it was sent), leaves the file to be planned again.
-        """
-        key = match_key(file.email)
-        if self.context is None or key is None or key not in self.events or (
-                done.field_value is None or count_records(item.record for item in done.records)
-                != count_records(file.desired)):
-            return None
-        digest = file_digest(key, self.events[key], done.field_value)
-        return None if digest is None else FileMark(self.context, digest, bool(file.desired))
 
 
 class StatsPublisher:
@@ -195,7 +156,7 @@ class StatsPublisher:
         return self._plan(dict)[0]
 
     def _plan(self, marks: Callable[[], Mapping[int, FileMark]]
-              ) -> tuple[StatsPlan, _Marking]:
+              ) -> tuple[StatsPlan, Marking]:
         """Plan the files; those whose mark (from ``marks()``) matches are only counted."""
         survey = Survey(self.codes)
         (employees, learners), trainings = side_by_side(
@@ -216,7 +177,7 @@ class StatsPublisher:
         plan = StatsPlan(files=tuple(files), skipped=skipped, employees=employees,
                          up_to_date=tuple(e for e in alone if isinstance(e, UpToDate)),
                          notes=_notes(survey.events, learners, files))
-        marking = _Marking(context=survey.context, events=survey.events,
+        marking = Marking(context=survey.context, events=survey.events,
                            digests={entry.user.id: entry.digest for entry in to_plan})
         return plan, marking
 
@@ -294,7 +255,7 @@ class StatsPublisher:
                   if file.problem is not None and file.changed]
         items += [_item(file, SyncOutcome.UNCHANGED) for file in unchanged]
         # A dry run leaves the state database as it found it: it marks nothing.
-        marks = None if dry_run else _found(unchanged, marking)
+        marks = None if dry_run else marking.found(unchanged)
         try:
             order = write_order(plan.files)
             stop = self._safety_stop(plan, force)
@@ -305,11 +266,11 @@ class StatsPublisher:
             items += self._write(order, progress, max_writes, end, marking, marks)
         finally:
             if marks:  # what was written before a failure or a Ctrl-C is marked too
-                _remember(store, marks)
+                remember(store, marks)
         return _report(dry_run, items, notes=plan.notes)
 
     def _write(self, order: list[FilePlan], progress: Progress | None,
-               max_writes: int | None, end: dt.datetime | None, marking: _Marking,
+               max_writes: int | None, end: dt.datetime | None, marking: Marking,
                marks: dict[int, FileMark] | None) -> Iterator[SyncItem]:
         """Write the files in ``order`` (``marks`` ``None``: a dry run); mark each written."""
         sent = 0
@@ -324,7 +285,7 @@ class StatsPublisher:
             if progress is not None:
                 progress(done, len(order))
 
-    def _write_one(self, file: FilePlan, marking: _Marking,
+    def _write_one(self, file: FilePlan, marking: Marking,
                    marks: dict[int, FileMark] | None) -> SyncItem:
         reason = (f"removed {', '.join(file.removed)} (no longer in Cards)"
                   if file.removed else None)
@@ -361,22 +322,6 @@ class StatsPublisher:
             return self._clock() + deadline
         raise TypeError(f"deadline must be a datetime or a timedelta, not "
                         f"{type(deadline).__name__}")
-
-
-def _remember(store: PublishedFiles, marks: dict[int, FileMark]) -> None:
-    """Keep the marks; a failure to keep them is logged, never the run's (only a shortcut)."""
-    try:
-        store.remember(marks)
-    except Exception as error:  # whatever the database says, the report stands
-        _log.warning("the marks of %d file(s) could not be kept (%s): the next publish plans "
-                     "them again", len(marks), type(error).__name__)
-
-
-def _found(unchanged: list[FilePlan], marking: _Marking) -> dict[int, FileMark]:
-    """Return the marks of the planned files found up to date (those that have one)."""
-    marks = {file.user_id: marking.mark(file.user_id, bool(file.current))
-             for file in unchanged}
-    return {user: mark for user, mark in marks.items() if mark is not None}
 
 
 def _item(file: FilePlan | UpToDate | ToPlan | Pending, outcome: SyncOutcome,
