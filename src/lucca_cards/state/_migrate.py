@@ -53,11 +53,6 @@ _version = Table(VERSION_TABLE, MetaData(),
                  PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"))
 
 
-def head() -> str:
-    """Return the newest revision this version of lucca-cards knows (:data:`HEAD`)."""
-    return HEAD
-
-
 def scripts_head() -> str | None:
     """Return the head Alembic finds in ``migrations/versions`` (what :data:`HEAD` says)."""
     return _scripts().get_current_head()
@@ -107,7 +102,7 @@ def upgrade(connection: Connection, shown: str) -> None:
     if unknown:
         raise ConfigurationError(SETTING, (
             f"{shown} was written by a newer lucca-cards (schema revision {unknown[0]!r}; "
-            f"this one knows up to {head()!r}); upgrade lucca-cards "
+            f"this one knows up to {HEAD!r}); upgrade lucca-cards "
             "(pip install -U lucca-cards), or give another database"))
     config = _config(connection)
     if not found and _is_old_link_store(connection, shown):

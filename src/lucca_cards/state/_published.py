@@ -19,7 +19,7 @@ that ever removes some must empty this table in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -57,11 +57,11 @@ class PublishedFiles(Store):
             return {int(user): FileMark(str(context), str(digest), bool(holding))
                     for user, context, digest, holding in connection.execute(query)}
 
-    def remember(self, marks: dict[int, FileMark] | Iterable[tuple[int, FileMark]]) -> None:
+    def remember(self, marks: Mapping[int, FileMark]) -> None:
         """Record the marks (replacing a file's older one), :data:`_BATCH` per transaction."""
         rows = [{"user_id": user, "context": mark.context, "digest": mark.digest,
                  "holding": mark.holding}
-                for user, mark in (marks.items() if isinstance(marks, dict) else marks)]
+                for user, mark in marks.items()]
         for start in range(0, len(rows), _BATCH):
             with self._database.writing() as connection:
                 upsert_many(connection, published_files, rows[start:start + _BATCH],

@@ -275,11 +275,10 @@ _PG_LOCK_KEY = 0x6C75636361
 
 def _migrate_on_open(engine: Engine, shown: str) -> None:
     """Upgrade to the head unless the database is there (then no write lock is taken)."""
-    head = _migrate.head()
     with engine.connect() as connection:
         connection.execution_options(**{_READ_ONLY: True})
         with connection.begin():
-            if _migrate.revisions(connection) == (head,):
+            if _migrate.revisions(connection) == (_migrate.HEAD,):
                 return
         # Checked again under the write lock: another process may be migrating it now.
         # Alembic's `op` and `context` are global to the process: two migrations at once,

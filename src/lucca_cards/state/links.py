@@ -21,7 +21,7 @@ import attrs
 from sqlalchemy import Connection, func, select, update
 
 from ._schema import links
-from ._sql import upsert
+from ._sql import upsert_many
 from ._store import Store
 from .database import Database
 
@@ -168,16 +168,13 @@ class LinkStore(Store):
         wanted = {record.employee_id: record for record in records}
         if not wanted:
             return 0
-        written = 0
         with self._database.writing() as connection:
             before = self._many(connection, list(wanted))
-            for record in wanted.values():
-                row = _merged(before.get(record.employee_id), record)
-                if row is not None:
-                    upsert(connection, links, {**row, "linked_at": self._now()},
-                           keys=["employee_id"])
-                    written += 1
-        return written
+            merged = (_merged(before.get(record.employee_id), record)
+                      for record in wanted.values())
+            rows = [{**row, "linked_at": self._now()} for row in merged if row is not None]
+            upsert_many(connection, links, rows, keys=["employee_id"])
+        return len(rows)
 
     def link(self, employee_id: str) -> Link | None:
         """Return the whole link of ``employee_id``, if any."""

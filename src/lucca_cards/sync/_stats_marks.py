@@ -163,8 +163,10 @@ class Survey:
     def sort_later(self, early: list[Unsorted], stopped: Callable[[], bool]
                    ) -> list[UpToDate | ToPlan | Pending] | None:
         """Sort the users read before :meth:`start` (``None``: the other side failed)."""
-        if not early or not self.wait(stopped):
-            return [] if not early else None
+        if not early:
+            return []
+        if not self.wait(stopped):
+            return None
         sorted_ = (self(unsorted.item, None) for unsorted in early)
         return [entry for entry in sorted_ if entry is not None and
                 not isinstance(entry, Unsorted)]
