@@ -62,6 +62,23 @@ def memory_line(check: dict[str, Any]) -> str:
             f"{check['wall_s_unthrottled']:.1f} s unthrottled; {check['summary']}")
 
 
+#: The largest share of its API's interval a sandbox page may take (the factor's rule):
+#: the other half is the client's, to receive the page and decode it.
+PAGE_SHARE = 1 / 2
+_PAGE_NAMES = {"lucca_employees_page": "Lucca employees (100)",
+               "cards_users_page": "Cards users (500)",
+               "legacy_users_page": "legacy users with their trainings (1 000)"}
+
+
+def pages_line(sizes: dict[str, Any]) -> str:
+    """How long the sandbox took to serve each probed page, and what share of an interval."""
+    shares = sizes.get("sandbox_page_interval_share", {})
+    parts = [f"{_PAGE_NAMES.get(name, name)} {ms:.0f} ms ({shares.get(name, 0):.0%} of an "
+             f"interval{'' if shares.get(name, 0) <= PAGE_SHARE else ', OVER half'})"
+             for name, ms in sizes.get("sandbox_page_ms", {}).items()]
+    return "The sandbox served a page, unthrottled: " + "; ".join(parts) + "." if parts else ""
+
+
 def write_outputs(rows: list[dict[str, Any]], memory: list[dict[str, Any]], rates: Rates,
                   sizes: dict[str, Any], seconds: float, *, write: bool = True,
                   cpu: dict[str, float] | None = None) -> None:
@@ -74,6 +91,8 @@ def write_outputs(rows: list[dict[str, Any]], memory: list[dict[str, Any]], rate
         print(f"\ncpu: 10,000 employee models from decoded pages in "
               f"{cpu['employee_models_10000_s']:.3f} s, best of 15 (target: under "
               f"{cpu['target_s']:g} s)")
+    if pages_line(sizes):
+        print(pages_line(sizes))
     print(f"rates: x{rates.factor:g}: Lucca {rates.lucca:g}/min ({rates.lucca_interval * 1000:.0f}"
           f" ms apart), Cards {rates.cards:g}/min ({rates.cards_interval * 1000:.0f} ms apart);"
           f" total {seconds / 60:.1f} min")
@@ -139,6 +158,6 @@ def write_rst(results: dict[str, Any], path: Path) -> None:
               f"{rates['cards_per_minute']:g} a minute ({rates['cards_interval_s'] * 1000:.0f}"
               f" ms apart). Measured on {host['platform']}, Python {host['python']}, "
               f"{host['cpu_count']} CPUs; the whole run took {results['total_s'] / 60:.1f} "
-              "minutes.", ""]
+              "minutes.", "", pages_line(results["sizes"]), ""]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))

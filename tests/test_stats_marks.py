@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lucca_cards import StatsFormat, SyncOutcome, TrainingLedger
+from lucca_cards import StatsFormat, SyncItem, SyncOutcome, TrainingLedger
 from lucca_cards.cards.models import Training
 from lucca_cards.lucca.training_records import StatsFieldCodes
 from lucca_cards.sandbox import Sandbox
@@ -208,8 +208,12 @@ def test_two_files_sharing_an_email_are_skipped_though_one_was_up_to_date(
 
 
 def test_the_safety_stop_counts_the_files_known_up_to_date() -> None:
-    known = (UpToDate(user_id=1, name="A", email="a@x", key="a@x", holding=True),
-             UpToDate(user_id=2, name="B", email="b@x", key="b@x", holding=False))
+    def line(number: int) -> SyncItem:
+        return SyncItem(employee_id=str(number), name="A", email="a@x",
+                        outcome=SyncOutcome.UNCHANGED)
+
+    known = (UpToDate(user_id=1, key="a@x", holding=True, line=line(1)),
+             UpToDate(user_id=2, key="b@x", holding=False, line=line(2)))
     plan = StatsPlan(files=(), skipped=(), notes=(), employees=2, up_to_date=known)
     assert plan.holding == 1
 

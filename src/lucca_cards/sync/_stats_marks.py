@@ -34,6 +34,7 @@ from ..lucca.training_records import StatsFieldCodes
 from ..state._published import FileMark, PublishedFiles
 from ._rules import match_key
 from ._stats_plan import FilePlan, count_records
+from .report import SyncItem, SyncOutcome
 from .stats_format import StatsFormat
 
 _log = logging.getLogger("lucca_cards.stats")
@@ -72,13 +73,26 @@ def file_digest(key: str, events: int, value: Any) -> str | None:
 
 @attrs.frozen
 class UpToDate:
-    """A learner's file its mark shows up to date: reported unchanged, not planned."""
+    """A learner's file its mark shows up to date: reported unchanged, not planned.
+
+    ``line`` is its report item, made while the sweep reads the next pages rather than
+    after it (a rerun's report is one such line per learner).
+    """
 
     user_id: int
-    name: str
-    email: str
     key: str
     holding: bool
+    line: SyncItem
+
+    @property
+    def name(self) -> str:
+        """The learner's name as Lucca holds it."""
+        return self.line.name
+
+    @property
+    def email(self) -> str:
+        """The learner's email as Lucca holds it."""
+        return self.line.email or ""
 
 
 @attrs.frozen
@@ -192,8 +206,9 @@ class Survey:
         if digest is None or mark is None or mark.digest != digest or (
                 context is not None and mark.context != context):
             return ToPlan(user=LegacyUser.from_api(item), key=key, digest=digest)
-        known = UpToDate(user_id=user_id, name=name or "", email=mail or "", key=key,
-                         holding=mark.holding)
+        line = SyncItem(employee_id=str(user_id), name=name or "", email=mail or "",
+                        outcome=SyncOutcome.UNCHANGED)
+        known = UpToDate(user_id=user_id, key=key, holding=mark.holding, line=line)
         if context is None:  # the trainings are still being read: kept to settle
             return Pending(known=known, context=mark.context, item=item, digest=digest)
         return known

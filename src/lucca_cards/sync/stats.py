@@ -328,6 +328,8 @@ def _item(file: FilePlan | UpToDate | ToPlan | Pending, outcome: SyncOutcome,
           reason: str | None = None) -> SyncItem:
     if isinstance(file, Pending):
         file = file.known
+    if isinstance(file, UpToDate) and outcome is SyncOutcome.UNCHANGED and reason is None:
+        return file.line
     if isinstance(file, ToPlan):
         user = file.user
         return SyncItem(employee_id=str(user.id), name=user.name or "", email=user.mail,
