@@ -8,6 +8,7 @@ page must construct exactly one model per object in it.
 from __future__ import annotations
 
 import collections
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from lucca_cards.cards.models import Badge, CardsUser
 from lucca_cards.errors import ValidationError
 from lucca_cards.lucca.client import Employees
 from lucca_cards.lucca.legacy_models import LegacyUser
-from lucca_cards.lucca.models import Department, Employee, JobPosition, Reference
+from lucca_cards.lucca.models import BirthDay, Department, Employee, JobPosition, Reference
 
 ROOT = "https://example.ilucca.net/lucca-api"
 
@@ -85,11 +86,13 @@ def test_an_employee_page_builds_each_model_once(built: collections.Counter[str]
     body = _page(7)
     page = RawPage(body["items"], body)
     lucca_models._DEPARTMENTS.clear()  # departments met by earlier tests are shared too
+    lucca_models._BIRTHDAYS.clear()  # and birthdays
     employees = next(Pager(lambda: iter([page]), Employees(transport=None)._parse).pages())  # type: ignore[arg-type]
-    # Per employee: itself, BirthDay and 2 references; one reference per department (3),
-    # shared by its employees (a frozen object).
-    assert built == {"Employee": 7, "BirthDay": 7, "Reference": 17}
+    # Per employee: itself and 2 references; one reference per department (3), and one
+    # birthday per date (all are born on 1 February), shared (frozen objects).
+    assert built == {"Employee": 7, "BirthDay": 1, "Reference": 17}
     assert employees[0].department is employees[3].department
+    assert employees[0].birth_day is employees[6].birth_day == BirthDay(day=1, month=2)
     assert [e.department_id for e in employees] == ["0", "1", "2", "0", "1", "2", "0"]
     assert employees[0].job_title == "Dev"
     assert employees[0].department == Reference.from_api(_ref("department", "0"))
@@ -141,3 +144,32 @@ def test_fields_keep_what_from_api_reads_for_them(payload: dict[str, Any]) -> No
 def test_unknown_fields_are_refused_before_any_call() -> None:
     with pytest.raises(ValidationError, match="emails"):
         Employee.from_api_fields({"id": "1"}, None, ["emails"])
+
+
+@pytest.mark.parametrize("payload", [
+    {"day": 1, "month": 2, "year": 1990},  # a key the model does not have: kept in extra
+    {"day": "1", "month": 2},  # a number in a string: read by the usual rules
+    {"day": 1},  # half a date
+    {"day": 40, "month": 2},  # out of range: read as sent, never kept
+])
+def test_a_birthday_not_described_by_its_date_is_read_as_ever_and_not_shared(
+        payload: dict[str, Any]) -> None:
+    lucca_models._BIRTHDAYS.clear()
+    first, second = (Employee.from_api({"id": str(n), "birthDay": payload}) for n in (1, 2))
+    assert first.birth_day is not second.birth_day
+    assert first.birth_day == second.birth_day == BirthDay.from_api(payload)
+    assert lucca_models._BIRTHDAYS == {}
+
+
+def test_a_birthday_refused_is_refused_as_ever() -> None:
+    lucca_models._BIRTHDAYS.clear()
+    with pytest.raises(ValidationError, match=r"boolean @ \$\.birth_day\.day"):
+        Employee.from_api({"id": "1", "birthDay": {"day": True, "month": 2}})
+    assert lucca_models._BIRTHDAYS == {}
+
+
+def test_birthdays_kept_are_the_calendars_at_most() -> None:
+    lucca_models._BIRTHDAYS.clear()
+    for day, month in itertools.product(range(-5, 40), range(-5, 20)):
+        Employee.from_api({"id": "1", "birthDay": {"day": day, "month": month}})
+    assert len(lucca_models._BIRTHDAYS) == 31 * 12

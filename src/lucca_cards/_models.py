@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -301,6 +301,35 @@ def _quick_build(cls: type[ApiModel], keys: Mapping[str, str]) -> Callable[..., 
 converter.register_structure_hook_factory(
     lambda t: isinstance(t, type) and issubclass(t, ApiModel), _model_hook
 )
+
+
+def share_instances(cls: type[M], key_of: Callable[[Any], Hashable | None], *,
+                    limit: int = 4096) -> dict[Hashable, ApiModel]:
+    """Read ``cls`` as one shared instance per ``key_of(payload)``, where that is not ``None``.
+
+    For a frozen model with few distinct values (a birthday: 366), read for every item
+    of a sweep: one object then serves them all, built once. ``key_of`` must return
+    ``None`` for any payload the key does not describe whole (an unknown key, another
+    type); those are read as usual. At most ``limit`` instances are kept.
+    Call it before ``cls`` is first read (at import).
+    """
+    build = _model_hook(cls)
+    kept: dict[Hashable, ApiModel] = {}
+
+    def structure(data: Any, kind: Any, given: Mapping[str, Any] | None = None) -> ApiModel:
+        key = key_of(data) if given is None else None
+        if key is None:
+            return build(data, kind, given)
+        found = kept.get(key)
+        if found is None:
+            found = build(data, kind)
+            if len(kept) >= limit:
+                kept.clear()
+            kept[key] = found
+        return found
+
+    converter.register_structure_hook(cls, structure)
+    return kept
 
 
 def _describe(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from typing import Any, TypeGuard, TypeVar
 
 import attrs
 
-from .._models import ApiModel, api_key
+from .._models import ApiModel, api_key, share_instances
 from ..errors import ValidationError
 
 E = TypeVar("E", bound="Employee")
@@ -71,6 +71,21 @@ class BirthDay(ApiModel):
 
     day: int | None = None
     month: int | None = None
+
+
+def _birthday_key(data: Any) -> tuple[int, int] | None:
+    """Return a birthday's ``(day, month)`` when the payload is just that (else ``None``)."""
+    if data.__class__ is not dict or len(data) != 2:
+        return None
+    day, month = data.get("day"), data.get("month")
+    if day.__class__ is int and month.__class__ is int and 1 <= day <= 31 and 1 <= month <= 12:
+        return day, month
+    return None
+
+
+#: The birthdays read, by (day, month): every employee has one, and there are 366, so a
+#: sweep of 10 000 builds each once.
+_BIRTHDAYS = share_instances(BirthDay, _birthday_key)
 
 
 @attrs.frozen(kw_only=True)
