@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import signal
 import socket
@@ -84,6 +85,19 @@ class ServedSandbox:
 def _text(errors: IO[str]) -> str:
     errors.seek(0)
     return errors.read().strip() or "(nothing on standard error)"
+
+
+#: A small, unthrottled sandbox.
+SMALL = ("--employees", "30", "--departments", "4", "--seed", "5",
+         "--lucca-rate-limit", "0", "--cards-rate-limit", "0")
+
+
+def command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``lucca-cards ARGS`` with ``env`` (and nothing of this process's LUCCA_/CARDS_)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LUCCA_", "CARDS_"))}
+    return subprocess.run(  # noqa: S603 - this interpreter, our own CLI
+        [sys.executable, "-m", "lucca_cards", *args], capture_output=True, text=True,
+        timeout=120, env={**clean, **(env or {})}, check=False)
 
 
 def serve_command(*options: str) -> list[str]:

@@ -9,12 +9,15 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._args import add_company_options, add_group, bounded, count
 from ._process import stop_on_signals
+from ._sandbox_config import check_config_path, env_lines, write_config
 
 if TYPE_CHECKING:
+    from ..sandbox import Sandbox
     from ..sandbox._faults import Faults
 
 PROG = "lucca-cards sandbox serve"
@@ -83,6 +86,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
                               help="generate the Lucca tenant without its e_formation training "
                               "field, as before the Lucca setup creates it (to see the SDK's "
                               "error)")
+    serve_parser.add_argument("--write-config", type=Path, default=None, metavar="FILE",
+                              help="write a TOML file pointing every lucca-cards command at "
+                              "this sandbox (use it with --config FILE); it holds the "
+                              "sandbox's credentials, readable by you only")
+    serve_parser.add_argument("--print-env", action="store_true",
+                              help="print shell export lines (LUCCA_*, CARDS_*) for every "
+                              "setting, instead of the JSON line")
     add_serve_options(serve_parser)
 
 
@@ -156,6 +166,8 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         faults = serve_faults(args)
+        if args.write_config is not None:
+            check_config_path(args.write_config)  # before serving: fail fast
     except ValueError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -177,15 +189,35 @@ def serve(args: argparse.Namespace) -> int:
             print(port_message(exc, args.port), file=sys.stderr)
             return 2
         with sandbox:
-            print(json.dumps(sandbox.connection_info()), flush=True)
+            if not _announce(sandbox, args):
+                return 2
             events = (f"; Lucca's events go to {args.lucca_webhook_url}"
                       if args.lucca_webhook_url else "")
+            config = (f"; commands with --config {args.write_config} use it"
+                      if args.write_config is not None else "")
             print(f"Serving Lucca at {sandbox.lucca_url} and Cards at {sandbox.cards_url}"
-                  f"{_faults_note(faults)}{events}; Ctrl-C stops.", file=sys.stderr,
+                  f"{_faults_note(faults)}{events}{config}; Ctrl-C stops.", file=sys.stderr,
                   flush=True)
             while not stop.wait(0.5):
                 pass
     return 0
+
+
+def _announce(sandbox: Sandbox, args: argparse.Namespace) -> bool:
+    """Write the config file if asked, then the first line(s) of standard output.
+
+    ``False`` when the file could not be written (said on standard error).
+    """
+    values = sandbox.setting_values()
+    if args.write_config is not None:
+        try:
+            write_config(args.write_config, values)
+        except ValueError as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return False
+    text = env_lines(values) if args.print_env else json.dumps(sandbox.connection_info())
+    print(text.rstrip("\n"), flush=True)
+    return True
 
 
 def _faults_note(faults: dict[str, Faults]) -> str:

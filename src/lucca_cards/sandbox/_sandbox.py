@@ -244,6 +244,13 @@ class Sandbox:
         """
         from ..config import Settings
 
+        return Settings(**{**self.setting_values(), **overrides})
+
+    def setting_values(self) -> dict[str, Any]:
+        """Return the values of :meth:`settings`, by setting name (``lucca_url`` …).
+
+        What ``lucca-cards sandbox serve --write-config`` and ``--print-env`` write.
+        """
         info = self.connection_info()
         values: dict[str, Any] = {
             "lucca_url": info["lucca_url"],
@@ -262,7 +269,7 @@ class Sandbox:
             "lucca_webhook_secret": info["lucca_webhook_secret"],
             "cards_requests_per_minute": self._client_rate(self.cards.limiter.limit, None),
         }
-        return Settings(**{**values, **overrides})
+        return values
 
     def _client_rate(self, limit: int, cap: float | None) -> float:
         if not limit:
