@@ -15,12 +15,13 @@ from collections.abc import Sequence
 
 from .._untrusted import printable
 from .._version import __version__
-from . import _events, _imports, _lucca_webhooks, _nightly, _sandbox, _stats, _webhooks
+from . import _doctor, _events, _imports, _lucca_webhooks, _nightly, _sandbox, _stats, _webhooks
 from ._args import add_company_options
 from ._process import logging_to_stderr
 
 #: The modules whose ``add_commands`` add their command groups, in the order of the help.
-_COMMANDS = (_imports, _stats, _nightly, _events, _webhooks, _lucca_webhooks, _sandbox)
+_COMMANDS = (_imports, _stats, _nightly, _events, _webhooks, _lucca_webhooks, _sandbox,
+             _doctor)
 
 #: The exit status of a command whose reader went away (128 + SIGPIPE, as the shell says).
 BROKEN_PIPE = 141

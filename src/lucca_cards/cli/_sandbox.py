@@ -208,7 +208,9 @@ def _announce(sandbox: Sandbox, args: argparse.Namespace) -> bool:
 
     ``False`` when the file could not be written (said on standard error).
     """
-    values = sandbox.setting_values()
+    # Statistics on: the sandbox has the training field (but with --no-stats-field, which
+    # is there to show the SDK's error), so every command finds what it needs.
+    values = {**sandbox.setting_values(), "stats_enabled": True}
     if args.write_config is not None:
         try:
             write_config(args.write_config, values)
