@@ -47,19 +47,24 @@ from ..sync import (
 from ..sync._rules import match_key
 from ._demo_realtime import realtime_tour
 from ._demo_stats import stats_tour
-from ._output import cut, plural
+from ._output import cut, duration, plural
 
 _SHOWN = 8
-_EDGE_CASES = (
-    ("without_email", "employees without an email"),
-    ("shared_email_pairs", "pairs of employees sharing one email (different case)"),
-    ("unnormalised_emails", "emails with upper case or stray spaces"),
-    ("emails_cards_rejects", "emails Cards would reject"),
-    ("long_names", "names longer than Cards accepts (190 characters)"),
-    ("same_name_departments", "departments sharing a name with another branch's"),
-    ("empty_departments", "empty departments"),
-    ("preexisting_cards_users", "employees who already have a Cards account"),
-    ("cards_only_users", "Cards users who are not in Lucca"),
+_EDGE_CASES = (  # (count, one, several)
+    ("without_email", "employee without an email", "employees without an email"),
+    ("shared_email_pairs", "pair of employees sharing one email (different case)",
+     "pairs of employees sharing one email (different case)"),
+    ("unnormalised_emails", "email with upper case or stray spaces",
+     "emails with upper case or stray spaces"),
+    ("emails_cards_rejects", "email Cards would reject", "emails Cards would reject"),
+    ("long_names", "name longer than Cards accepts (190 characters)",
+     "names longer than Cards accepts (190 characters)"),
+    ("same_name_departments", "department sharing a name with another branch's",
+     "departments sharing a name with another branch's"),
+    ("empty_departments", "empty department", "empty departments"),
+    ("preexisting_cards_users", "employee who already has a Cards account",
+     "employees who already have a Cards account"),
+    ("cards_only_users", "Cards user who is not in Lucca", "Cards users who are not in Lucca"),
 )
 
 
@@ -104,10 +109,13 @@ def _intro(box: Sandbox, out: TextIO) -> None:
     print(f"  fake Lucca  {box.lucca_url}   fake Cards  {box.cards_url}", file=out)
     print("  Rate limits are lifted for the tour; the end says how long it takes at the "
           "real rates.", file=out)
-    counts = describe(company)
     print("  The cases real tenants have, all in the generated company:", file=out)
-    for key, label in _EDGE_CASES:
-        print(f"    {counts[key]:>5}  {label}", file=out)
+    _edge_cases(describe(company), out)
+
+
+def _edge_cases(counts: dict[str, int], out: TextIO) -> None:
+    for key, one, several in _EDGE_CASES:
+        print(f"    {counts[key]:>5}  {one if counts[key] == 1 else several}", file=out)
 
 def _employees(people: list[Employee], tree: list[Department], out: TextIO) -> None:
     names = {d.id: d.name for d in tree}
@@ -157,9 +165,9 @@ def _requests(box: Sandbox, out: TextIO) -> None:
             print(f"  {count:>4}  {call}", file=out)
         totals.append(sum(calls.values()))
     # The SDK paces Lucca at 40 a minute (Lucca allows 50 per tenant) and Cards at 60.
-    minutes = totals[0] / 40 + totals[1] / 60
-    print(f"  At the SDK's default rates these {sum(totals)} requests take about "
-          f"{minutes:.0f} minutes; with the sandbox's limits lifted, seconds.", file=out)
+    seconds = totals[0] * 60 / 40 + totals[1] * 60 / 60
+    print(f"  At the SDK's default rates these {sum(totals)} requests take "
+          f"{duration(seconds)}; with the sandbox's limits lifted, seconds.", file=out)
 
 
 _ID = re.compile(r"/(?:\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?=/|$)")

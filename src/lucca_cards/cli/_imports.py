@@ -262,7 +262,8 @@ def _import(target: _Target, importer: _Importer, args: argparse.Namespace,
         rate = settings.lucca_requests_per_minute
         pace = f"paced at {rate:g} requests a minute" if rate else "not paced"
         print(f"Reading Lucca ({pace}) and Cards…", file=err)
-    bar = ProgressBar(f"importing {target.command}", " employees", enabled=not args.json,
+    doing = "dry run of" if args.dry_run else "importing"
+    bar = ProgressBar(f"{doing} {target.command}", "employees", enabled=not args.json,
                       file=err)
     with contextlib.closing(bar):
         report = importer.run(None if args.all else args.ids, notify=notify,

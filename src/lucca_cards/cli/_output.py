@@ -92,12 +92,20 @@ def print_json(data: Any, out: TextIO) -> None:
     print(escape_json(json.dumps(data, ensure_ascii=False, indent=2)), file=out)
 
 
+#: The bar: how far, how many of what, and the time left (no rate: "1.99s/ employees").
+_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {unit} [{elapsed}<{remaining}]"
+
+
 class ProgressBar:
-    """A tqdm bar on ``file`` drawn from ``progress(done, total)``, opened on the first call."""
+    """A tqdm bar on ``file`` drawn from ``progress(done, total)``, opened on the first call.
+
+    Drawn only on a terminal (and when ``enabled``): a log file or a pipe gets none.
+    """
 
     def __init__(self, description: str, unit: str, *, enabled: bool, file: TextIO) -> None:
-        self._description, self._unit = description, unit
-        self._enabled, self._file = enabled, file
+        self._description, self._unit = description, unit.strip()
+        self._enabled = enabled and _is_terminal(file)
+        self._file = file
         self._bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
@@ -105,13 +113,34 @@ class ProgressBar:
             return
         if self._bar is None:
             self._bar = tqdm(total=total, desc=self._description, unit=self._unit,
-                             file=self._file)
+                             file=self._file, bar_format=_BAR)
         self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
         """Close the bar, if it was drawn."""
         if self._bar is not None:
             self._bar.close()
+
+
+def _is_terminal(file: TextIO) -> bool:
+    try:
+        return file.isatty()
+    except (AttributeError, ValueError):  # closed, or no file behind it
+        return False
+
+
+def duration(seconds: float) -> str:
+    """Say how long ``seconds`` is, as a person would.
+
+    >>> duration(40), duration(61), duration(420), duration(7800)
+    ('about 40 seconds', 'about 1 minute', 'about 7 minutes', 'about 2 h 10 min')
+    """
+    if seconds < 59.5:
+        return f"about {max(1, round(seconds))} second{'' if round(seconds) <= 1 else 's'}"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {plural(minutes, 'minute')}"
+    return f"about {minutes // 60} h {minutes % 60:02d} min"
 
 
 def plural(count: int, noun: str) -> str:
