@@ -422,6 +422,15 @@ def test_departments_preview_shows_members_groups_and_shared_names(
     assert twins
     for row in twins:
         assert all(departments[int(i)].name == row["name"] for i in row["same_name"])
+    # Same-named departments are told apart by their path, in the JSON and in the table.
+    for row in twins:
+        parent = departments[int(row["department_id"])].parent_id
+        if parent is not None:
+            assert row["path"] == f"{departments[parent].name.strip()} › {row['name']}"
+    assert len({row["path"] for row in twins}) == len(twins)
+    shown = next(line for line in out.splitlines()
+                 if line.startswith(f"{twins[0]['department_id']} "))
+    assert twins[0]["path"][:43] in shown
     members = sum(row["members"] for row in data["rows"])
     assert data["counts"]["members"] == members
     assert cards_writes(sandbox) == []

@@ -97,8 +97,10 @@ def test_lines_list_items_then_notes_or_only_the_chosen_items(report: SyncReport
     lines = report.lines()
 
     assert len(lines) == len(ITEMS) + len(NOTES)
-    assert lines[0] == f"created        {NAME} 1 <zoe1@acme.fr> -> Marketing"
-    assert lines[5] == f"skipped        {NAME} 6 <zoe6@acme.fr>: no professional email in Lucca"
+    assert lines[0] == (f"created        {ITEMS[0].employee_id:<7} {NAME} 1 <zoe1@acme.fr> "
+                        "-> Marketing")
+    assert lines[5] == (f"skipped        {ITEMS[5].employee_id:<7} {NAME} 6 <zoe6@acme.fr>: "
+                        "no professional email in Lucca")
     assert lines[-1] == f"note: {NOTES[0]}"
     chosen = report.lines([SyncOutcome.SKIPPED, SyncOutcome.FAILED])
     assert [line.split()[0] for line in chosen] == ["skipped", "failed"]  # no notes
@@ -108,8 +110,8 @@ def test_lines_list_items_then_notes_or_only_the_chosen_items(report: SyncReport
     messy = SyncItem(employee_id="8", name="Claire Dubois", email=" Claire.Dubois@acme.fr ",
                      outcome=SyncOutcome.LINKED, cards_user_id="u8")
     assert SyncReport(operation="users", dry_run=False, items=[nameless, messy]).lines() == [
-        "skipped        employee 9: not found",
-        "linked         Claire Dubois <Claire.Dubois@acme.fr>"]
+        "skipped        9       employee 9: not found",
+        "linked         8       Claire Dubois <Claire.Dubois@acme.fr>"]
 
 
 def test_a_real_report_serialises_without_secrets() -> None:

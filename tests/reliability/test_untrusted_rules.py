@@ -135,8 +135,8 @@ def hostile_report() -> SyncReport:
 def test_report_lines_are_escaped_for_display() -> None:
     lines = hostile_report().lines()
     assert lines == [
-        "skipped        Jean\\x1b[2J\\u202eX <j@acme.fr\\x07>: the first name holds …",
-        "failed         Zoë <z@acme.fr>: Cards API: 500: boom \\x1b]0;title\\x07\\nforged",
+        "skipped        1       Jean\\x1b[2J\\u202eX <j@acme.fr\\x07>: the first name holds …",
+        "failed         2       Zoë <z@acme.fr>: Cards API: 500: boom \\x1b]0;title\\x07\\nforged",
         "note: department 3 (Ventes\\u2067) has no employee to import",
     ]
 

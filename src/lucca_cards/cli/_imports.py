@@ -118,12 +118,13 @@ def _department_table(rows: Sequence[DepartmentRow]) -> list[str]:
     counts = _department_counts(rows)
     lines = [f"{plural(len(rows), 'department')}: {counts['with_group']} with a Cards group, "
              f"{counts['missing']} members still missing from their group", "",
-             f"{'ID':<8} {'NAME':<32} {'MEMBERS':>7}  {'GROUP':<6} {'MISSING':>7}  "
+             f"{'ID':<8} {'DEPARTMENT':<44} {'MEMBERS':>7}  {'GROUP':<6} {'MISSING':>7}  "
              "SHARES A NAME WITH"]
     for row in rows:
         shares = printable(", ".join(row.same_name))
         note = f"  ({printable(row.reason)})" if row.reason else ""
-        lines.append(f"{printable(row.department.id):<8} {cut(printable(row.name), 32):<32} "
+        where = cut(printable(row.path or row.name), 44)
+        lines.append(f"{printable(row.department.id):<8} {where:<44} "
                      f"{row.members:>7}  "
                      f"{'yes' if row.group_exists else 'no':<6} {row.missing:>7}  "
                      f"{shares}{note}".rstrip())
@@ -134,6 +135,7 @@ def _department_dict(row: DepartmentRow) -> dict[str, Any]:
     return {
         "department_id": row.department.id,
         "name": row.name,
+        "path": row.path,
         "parent_id": row.department.parent_id,
         "members": row.members,
         "group_exists": row.group_exists,

@@ -33,6 +33,8 @@ class DepartmentRow:
         same_name: the ids of the other departments with the same name (they share
             one Cards group).
         reason: why the department cannot become a group (its name), else ``None``.
+        path: the names from the root department down to this one, joined by ``" › "``
+            ("Siège Paris › Marketing"): what tells same-named departments apart.
     """
 
     department: Department
@@ -41,11 +43,38 @@ class DepartmentRow:
     missing: int
     same_name: tuple[str, ...] = ()
     reason: str | None = None
+    path: str = ""
 
     @property
     def name(self) -> str:
         """Return the group name: the department's name, trimmed."""
         return group_name(self.department)
+
+
+#: Between a department and its parent in a path ("Siège Paris › Marketing").
+PATH_SEPARATOR = " › "
+#: The most ancestors a path names (a parent chain that loops, or is absurdly deep, stops).
+_MAX_DEPTH = 32
+
+
+def department_path(department: Department, by_id: dict[str, Department]) -> str:
+    """Return ``"Siège Paris › Marketing"``: the names from the root down to ``department``.
+
+    A parent not among ``by_id`` ends the path there; a chain that loops is cut where it
+    comes back.
+
+    >>> root = Department(id="1", name="Siège Paris")
+    >>> department_path(Department(id="5", name="Marketing", parent_id="1"), {"1": root})
+    'Siège Paris › Marketing'
+    """
+    names: list[str] = []
+    seen: set[str] = set()
+    current: Department | None = department
+    while current is not None and current.id not in seen and len(names) < _MAX_DEPTH:
+        seen.add(current.id)
+        names.append(group_name(current) or f"department {current.id}")
+        current = by_id.get(current.parent_id) if current.parent_id else None
+    return PATH_SEPARATOR.join(reversed(names))
 
 
 def group_name(department: Department) -> str:
@@ -81,6 +110,12 @@ class _Snapshot:
     #: The departments by group name (worked out once: every row looks for its twins).
     by_name: dict[str, list[str]] = attrs.field(init=False)
 
+    by_id: dict[str, Department] = attrs.field(init=False)
+
+    @by_id.default
+    def _by_id(self) -> dict[str, Department]:
+        return {department.id: department for department in self.departments}
+
     @by_name.default
     def _by_name(self) -> dict[str, list[str]]:
         named: dict[str, list[str]] = defaultdict(list)
@@ -98,7 +133,8 @@ class _Snapshot:
         twins = tuple(i for i in self.by_name.get(name, ()) if i != department.id)
         return DepartmentRow(department=department, members=len(members),
                              group_exists=target.id is not None, missing=missing,
-                             same_name=twins, reason=group_name_problem(name))
+                             same_name=twins, reason=group_name_problem(name),
+                             path=department_path(department, self.by_id))
 
 
 class DepartmentImporter(BaseImporter):

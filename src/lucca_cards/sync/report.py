@@ -174,6 +174,9 @@ class SyncReport:
     def lines(self, outcomes: Iterable[SyncOutcome] | None = None) -> list[str]:
         r"""Return one readable line per item; only ``outcomes`` if given, else notes last.
 
+        Each line is the outcome, the employee's id (two employees may share a name, or an
+        email but for its case), the name and email, the group, and the reason.
+
         The lines are for display: names, emails and reasons are escaped with
         :func:`~lucca_cards._untrusted.printable`, so a name holding ``ESC`` or
         ``U+202E`` shows as ``\x1b`` or ``\u202e`` instead of acting on the terminal.
@@ -186,6 +189,7 @@ class SyncReport:
             where = f" -> {item.group}" if item.group else ""
             why = f": {item.reason}" if item.reason else ""
             who = f"{item.name} <{item.email.strip()}>" if item.email else item.name
-            lines.append(printable(f"{item.outcome.value:<14} {who}{where}{why}"))
+            lines.append(printable(f"{item.outcome.value:<14} {item.employee_id:<7} "
+                                   f"{who}{where}{why}"))
         notes = [printable(f"note: {note}") for note in self.notes] if outcomes is None else []
         return lines + notes
