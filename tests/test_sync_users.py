@@ -219,8 +219,9 @@ def test_a_subset_by_str_or_int_id_and_unknown_ids_skipped(box: Sandbox, both: C
         (new[0], SyncOutcome.CREATED), (new[1], SyncOutcome.CREATED),
         (new[2], SyncOutcome.CREATED), ("999999", SyncOutcome.SKIPPED),
         (gone, SyncOutcome.SKIPPED)]
-    for item in report.items[3:]:
-        assert item.reason == "not found among the employees this import considers"
+    assert [item.reason for item in report.items[3:]] == [
+        "not found in Lucca",
+        "is deactivated in Lucca: this import considers active and upcoming employees"]
     assert box.cards.log.counts()["POST /v1/users"] == 3
     assert report.ok
 

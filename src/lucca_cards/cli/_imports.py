@@ -41,6 +41,8 @@ class _Importer(Protocol):
 
     def preview(self) -> Sequence[Any]: ...
 
+    def why_not_considered(self, employee_ids: Iterable[str]) -> dict[str, str]: ...
+
     def run(
         self,
         ids: Iterable[str | int] | None = None,
@@ -243,13 +245,19 @@ def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,
         by_key = {target.key(row): row for row in rows}
         rows = [by_key[i] for i in wanted if i in by_key]
         missing = [i for i in wanted if i not in by_key]
+    # An employee asked for by id may be deactivated rather than absent: say which.
+    why = importer.why_not_considered(missing) if missing and target.item == "employee" \
+        else {}
     if args.json:
         print_json({"operation": target.command, "counts": target.counts(rows),
-               "rows": [target.as_dict(row) for row in rows], "not_found": missing}, out)
+                    "rows": [target.as_dict(row) for row in rows], "not_found": missing,
+                    "why_not_found": why}, out)
         return 0
     lines = [f"{target.command} preview: {line}" if n == 0 else line
              for n, line in enumerate(target.table(rows))]
-    if missing:
+    if why:
+        lines += [printable(f"{target.item} {i}: {reason}") for i, reason in why.items()]
+    elif missing:
         lines.append(f"not found in Lucca (among the {target.item}s considered): "
                      + printable(", ".join(missing)))
     print("\n".join(lines), file=out)

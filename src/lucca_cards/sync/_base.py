@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from .._paths import refused
 from ..cards.client import CardsClient
 from ..config import check_setting
+from ..errors import LuccaCardsError, NotFoundError, ValidationError, without_advice
 from ..lucca.client import LuccaOAuthClient
 from ..lucca.models import Employee, EmployeeStatus
 from ..state.links import Link
@@ -18,6 +19,10 @@ from .links import LinkStore
 
 #: The employees an import considers by default: deactivated ones are left out.
 DEFAULT_STATUSES = ("active", "upcoming")
+#: The employee ids asked for by hand whose absence :meth:`BaseImporter.why_not_considered`
+#: explains, one read each; beyond, the general reason.
+MAX_EXPLAINED = 20
+NOT_CONSIDERED = "not found among the employees this import considers"
 #: What an import reads of each employee (the other attributes stay ``None``): a sweep of
 #: 50 000 employees then fits in a few tens of MiB.
 PLANNED = ("given_name", "family_name", "email", "department_id")
@@ -72,6 +77,36 @@ class BaseImporter:
         pager = self.cards.users.list(fields=fields)
         return CardsDirectory(memberships.sweep(pager, until=stopped)), memberships
 
+
+    def why_not_considered(self, employee_ids: Iterable[str]) -> dict[str, str]:
+        """Say why each of ``employee_ids`` is not among the employees an import considers.
+
+        One read of each (at most :data:`MAX_EXPLAINED`; the others get the general
+        reason): another status ("is deactivated in Lucca: …"), or not found in Lucca.
+        For ids asked for by hand that a sweep did not hold.
+
+        >>> importer.why_not_considered(["412"])                    # doctest: +SKIP
+        {'412': 'is deactivated in Lucca: this import considers active and upcoming employees'}
+        """
+        reasons = {}
+        for number, employee_id in enumerate(dict.fromkeys(employee_ids)):
+            reasons[employee_id] = (self._why_not(employee_id) if number < MAX_EXPLAINED
+                                    else NOT_CONSIDERED)
+        return reasons
+
+    def _why_not(self, employee_id: str) -> str:
+        considered = " and ".join(self.statuses)
+        try:
+            status = self.lucca.employees.get(employee_id).status
+        except NotFoundError:
+            return "not found in Lucca"
+        except ValidationError:
+            return "not an employee id Lucca accepts"
+        except LuccaCardsError as error:
+            return f"{NOT_CONSIDERED} (reading it failed: {without_advice(str(error))})"
+        if status in self.statuses:  # hired (or back) since the sweep: the next run has it
+            return f"is {status} in Lucca now, but was not when the employees were read"
+        return f"is {status} in Lucca: this import considers {considered} employees"
 
     def _accounts_and_links(self, stopped: Stopped,
                             fields: Sequence[str] | None = ("email", "groups")

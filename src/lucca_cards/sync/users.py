@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .._paths import id_list
 from ..cards.models import ConnectionMode
 from ._accounts import AccountWriter, ImportOptions, Progress, run_items
-from ._base import BaseImporter
+from ._base import NOT_CONSIDERED, BaseImporter
 from ._memberships import Memberships
 from ._parallel import side_by_side
 from ._plan import UserRow, plan_lazily, plan_users
@@ -89,22 +89,29 @@ class UserImporter(BaseImporter):
             del employees  # let go of each employee once written
             items = run_items(((row, None) for row in rows), writer, progress, total=total)
             return SyncReport(operation="users", dry_run=dry_run, items=items)
-        chosen, missing = choose(plan_users(employees, directory, linked), wanted)
+        chosen, missing = choose(plan_users(employees, directory, linked), wanted,
+                                 self.why_not_considered)
         items = run_items([(row, None) for row in chosen], writer, progress,
                           total=len(chosen))
         return SyncReport(operation="users", dry_run=dry_run, items=(*items, *missing))
 
 
 def choose(
-    rows: Sequence[UserRow], wanted: Sequence[str] | None
+    rows: Sequence[UserRow], wanted: Sequence[str] | None,
+    why: Callable[[Iterable[str]], dict[str, str]] | None = None,
 ) -> tuple[list[UserRow], list[SyncItem]]:
-    """Keep the rows of the ``wanted`` employee ids (all if ``None``); report those not found."""
+    """Keep the rows of the ``wanted`` employee ids (all if ``None``); report those not found.
+
+    ``why`` says why each one missing is (see :meth:`BaseImporter.why_not_considered`).
+    """
     if wanted is None:
         return list(rows), []
     by_id = {row.employee.id: row for row in rows}
+    absent = [i for i in wanted if i not in by_id]
+    reasons = why(absent) if why is not None and absent else {}
     missing = [
         SyncItem(employee_id=i, name=f"employee {i}", email=None, outcome=SyncOutcome.SKIPPED,
-                 reason="not found among the employees this import considers")
-        for i in wanted if i not in by_id
+                 reason=reasons.get(i, NOT_CONSIDERED))
+        for i in absent
     ]
     return [by_id[i] for i in wanted if i in by_id], missing
