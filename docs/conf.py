@@ -6,8 +6,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
+import settings_table  # noqa: E402
 from lucca_cards import __version__  # noqa: E402
+
+# The configuration page's table of settings, from the code (it cannot drift).
+settings_table.write(Path(__file__).resolve().parent / "_generated")
 
 project = "lucca_cards"
 author = "lucca_cards developers"
@@ -26,5 +31,7 @@ napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 nitpicky = False
 html_theme = "furo"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_title = f"lucca_cards {release}"
 exclude_patterns = ["_build"]
