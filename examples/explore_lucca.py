@@ -15,23 +15,38 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from lucca_cards import LuccaOAuthClient, Sandbox, Settings
+from lucca_cards import Department, LuccaOAuthClient, Sandbox, Settings
 
 
 def summarise(lucca: LuccaOAuthClient) -> str:
-    """Return a short report of the tenant's current staff by department."""
-    names = {d.id: d.name for d in lucca.departments.list()}
-    per_department: Counter[str] = Counter()
+    """Return a short report of the tenant's current staff by department.
+
+    Counted by department, not by name: two branches' "Marketing" are two lines, each
+    with its parent department and its id.
+    """
+    departments = {d.id: d for d in lucca.departments.list()}
+    per_department: Counter[str | None] = Counter()
     without_email: list[str] = []
     for employee in lucca.employees.list(status=["active", "upcoming"]):
-        per_department[names.get(employee.department_id or "", "(no department)")] += 1
+        per_department[employee.department_id] += 1
         if not employee.email:
             without_email.append(f"{employee.given_name} {employee.family_name}")
     lines = [f"{sum(per_department.values())} current employees"]
-    lines += [f"  {count:5d}  {name}" for name, count in per_department.most_common()]
+    lines += [f"  {count:5d}  {label(departments, ident)}"
+              for ident, count in per_department.most_common()]
     lines.append(f"{len(without_email)} without a professional email (cannot be imported)")
     lines += [f"  - {name}" for name in sorted(without_email)]
     return "\n".join(lines)
+
+
+def label(departments: dict[str, Department], ident: str | None) -> str:
+    """Name a department so that same-named ones differ: its parent and its id."""
+    department = departments.get(ident or "")
+    if department is None:
+        return "(no department)" if ident is None else f"department {ident}"
+    parent = departments.get(department.parent_id or "")
+    where = f" in {parent.name}" if parent is not None else ""
+    return f"{department.name}{where} (id {department.id})"
 
 
 def main() -> None:

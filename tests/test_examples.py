@@ -138,7 +138,8 @@ def test_explore_lucca_counts_by_department_from_one_sweep() -> None:
                                  rate_limiter=RateLimiter(0))
         report = load("explore_lucca").summarise(lucca)
         assert len(mock.calls) == 3
-    assert report.splitlines()[:3] == ["3 current employees", "      2  Sales", "      1  R&D"]
+    assert report.splitlines()[:3] == ["3 current employees", "      2  Sales (id 10)",
+                                       "      1  R&D (id 20)"]
     assert "1 without a professional email" in report
     assert "  - Bo X" in report
 
@@ -158,6 +159,11 @@ def test_explore_lucca_against_the_sandbox() -> None:
     assert report.splitlines()[0] == f"{len(current)} current employees"
     missing = sum(1 for e in current if not e.email)
     assert f"{missing} without a professional email" in report
+    # By department, not by name: one line per department id, same-named ones apart.
+    shown = [line.rsplit("(id ", 1)[1].rstrip(")") for line in report.splitlines()
+             if line.endswith(")") and "(id " in line]
+    expected = {str(company.job_positions[e.job_position_id].department_id) for e in current}
+    assert sorted(shown) == sorted(expected)
 
 
 def test_webhook_receiver_records_every_webhook_the_sandbox_signs(tmp_path: Path) -> None:
