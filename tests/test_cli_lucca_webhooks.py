@@ -186,6 +186,15 @@ def test_delete_then_list_and_an_unknown_id(
     assert status == 1 and "lucca-webhooks list" in err
 
 
+@pytest.mark.usefixtures("env")
+def test_delete_says_so_in_json(capsys: pytest.CaptureFixture[str], receiver: Receiver) -> None:
+    cli(capsys, "lucca-webhooks", "register", "--url", receiver.url)
+    (listed,) = endpoints(capsys)
+    status, out, _ = cli(capsys, "lucca-webhooks", "delete", listed["id"], "--json")
+    assert status == 0 and json.loads(out) == {"deleted": listed["id"]}
+    assert endpoints(capsys) == []
+
+
 @pytest.mark.parametrize("url", ["http://hooks.acme.example/lucca", "ftp://127.0.0.1/x",
                                  "hooks.acme.example", "https://h.example/#frag"])
 def test_a_url_lucca_cannot_call_is_a_usage_error_and_nothing_is_sent(

@@ -62,7 +62,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     delete.add_argument("id", metavar="ID", help="the endpoint's id (see list)")
     for parser in (register, listing, delete):
         add_config_option(parser)
-    for parser in (register, listing):
+    for parser in (register, listing, delete):
         parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     register.set_defaults(run=lambda args: register_command(args))
     listing.set_defaults(run=lambda args: list_command(args))
@@ -173,8 +173,11 @@ def delete_command(args: argparse.Namespace, *, out: TextIO | None = None,
     def command() -> int:
         with _client(args) as lucca:
             lucca.webhook_endpoints.delete(args.id)
-        print(f"Deleted Lucca webhook endpoint {printable(args.id)}: Lucca no longer sends "
-              "its events.", file=out)
+        if args.json:
+            print_json({"deleted": args.id}, out)
+        else:
+            print(f"Deleted Lucca webhook endpoint {printable(args.id)}: Lucca no longer "
+                  "sends its events.", file=out)
         return OK
 
     return guarded(command, err, interrupted="The endpoint may or may not be deleted: check "
