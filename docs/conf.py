@@ -10,12 +10,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))
 
 import cli_reference  # noqa: E402
 import settings_table  # noqa: E402
+import vocabulary  # noqa: E402
 from lucca_cards import __version__  # noqa: E402
 
 # The configuration page's table of settings, from the code (it cannot drift).
 settings_table.write(Path(__file__).resolve().parent / "_generated")
 # The command line's reference, from its parser (likewise).
 cli_reference.write(Path(__file__).resolve().parent / "_generated")
+# The words of the previews and reports, from the enums' docstrings (likewise).
+vocabulary.write(Path(__file__).resolve().parent / "_generated")
 
 project = "lucca_cards"
 author = "lucca_cards developers"
