@@ -124,3 +124,27 @@ def test_a_wrong_base_url_says_which_setting(monkeypatch: pytest.MonkeyPatch,
 
 def test_the_parser_documents_debug() -> None:
     assert "--debug" in cli.build_parser().format_help()
+
+
+@pytest.mark.parametrize(("argv", "target", "said"), [
+    (["users", "import", "--all"], "lucca_cards.sync.users.UserImporter.run",
+     "3 of 10 employees were done before the stop. What was written stays written"),
+    (["stats", "publish"], "lucca_cards.sync.stats.StatsPublisher.run",
+     "3 of 10 files were done before the stop. Files written stay written"),
+])
+def test_an_interrupted_job_says_how_far_it_went(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        argv: list[str], target: str, said: str) -> None:
+    def interrupted(self: Any, *args: Any, progress: Any = None, **kwargs: Any) -> Any:
+        for done in range(1, 4):
+            progress(done, 10)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, interrupted)
+    with Sandbox(employees=10, departments=2, lucca_rate_limit=0, cards_rate_limit=0) as box:
+        for name, value in environment(box, LUCCA_API_KEY=box.connection_info()["api_key"],
+                                       LUCCA_STATS_ENABLED="1").items():
+            monkeypatch.setenv(name, value)
+        status = main([*argv, "--state", str(tmp_path / "state.sqlite")])
+    assert status == 130
+    assert f"lucca-cards: interrupted. {said}" in capsys.readouterr().err

@@ -219,6 +219,9 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
     """Run ``lucca-cards users|departments preview|import``; return the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
     target = TARGETS[args.command]
+    dry_run = getattr(args, "dry_run", False)
+    bar = ProgressBar(f"{'dry run of' if dry_run else 'importing'} {target.command}",
+                      "employees", enabled=not args.json, file=err)
 
     def command() -> int:
         settings = Settings.load(args.config)
@@ -230,10 +233,11 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
                                     settings.cards_memberships_max_age)
             if args.action == "preview":
                 return _preview(target, importer, args, out)
-            return _import(target, importer, args, settings, out, err)
+            return _import(target, importer, args, settings, bar, out, err)
 
-    return guarded(command, err, interrupted="What was written stays written; run the same "
-                   "command again to finish (matching by email makes no duplicate).")
+    return guarded(command, err, interrupted=lambda: bar.so_far() + "What was written stays "
+                   "written; run the same command again to finish (matching by email makes "
+                   "no duplicate).")
 
 
 def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,
@@ -265,16 +269,13 @@ def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,
 
 
 def _import(target: _Target, importer: _Importer, args: argparse.Namespace,
-            settings: Settings, out: TextIO, err: TextIO) -> int:
+            settings: Settings, bar: ProgressBar, out: TextIO, err: TextIO) -> int:
     notify = settings.import_notify if args.notify is None else args.notify
     mode = args.connection_mode or settings.import_connection_mode
     if not args.json:
         rate = settings.lucca_requests_per_minute
         pace = f"paced at {rate:g} requests a minute" if rate else "not paced"
         print(f"Reading Lucca ({pace}) and Cards…", file=err)
-    doing = "dry run of" if args.dry_run else "importing"
-    bar = ProgressBar(f"{doing} {target.command}", "employees", enabled=not args.json,
-                      file=err)
     with contextlib.closing(bar):
         report = importer.run(None if args.all else args.ids, notify=notify,
                               connection_mode=mode, dry_run=args.dry_run, progress=bar)

@@ -32,11 +32,12 @@ _ALWAYS_ALL = frozenset({SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.HE
 OK, FAILED, CONFIGURATION, INTERRUPTED = 0, 1, 2, 130
 
 
-def guarded(command: Callable[[], int], err: TextIO, *, interrupted: str) -> int:
+def guarded(command: Callable[[], int], err: TextIO, *,
+            interrupted: str | Callable[[], str]) -> int:
     """Run ``command``; turn the SDK's errors into one line on ``err`` and an exit status.
 
     A configuration error exits 2, any other SDK error 1, Ctrl-C 130 with ``interrupted``
-    (what was kept and how to finish).
+    (what was done so far, what was kept and how to finish; a function is asked then).
     """
     try:
         return command()
@@ -47,7 +48,8 @@ def guarded(command: Callable[[], int], err: TextIO, *, interrupted: str) -> int
         print(f"lucca-cards: {printable(str(error))}", file=err)
         return FAILED
     except KeyboardInterrupt:
-        print(f"lucca-cards: interrupted. {interrupted}", file=err)
+        said = interrupted() if callable(interrupted) else interrupted
+        print(f"lucca-cards: interrupted. {said}", file=err)
         return INTERRUPTED
 
 
@@ -107,8 +109,16 @@ class ProgressBar:
         self._enabled = enabled and _is_terminal(file)
         self._file = file
         self._bar: Any = None
+        self.done, self.total = 0, 0  # kept, drawn or not: what an interruption reports
+
+    def so_far(self) -> str:
+        """Say how far the work went (``""`` before the first item): for an interruption."""
+        if not self.total:
+            return ""
+        return f"{self.done} of {self.total} {self._unit} were done before the stop. "
 
     def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
         if not self._enabled:
             return
         if self._bar is None:

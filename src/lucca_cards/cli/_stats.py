@@ -65,13 +65,13 @@ def publish_command(args: argparse.Namespace, *, out: TextIO | None = None,
                     err: TextIO | None = None) -> int:
     """Run ``lucca-cards stats publish``; return the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
+    bar = ProgressBar("publishing statistics", "files", enabled=not args.json, file=err)
 
     def command() -> int:
         settings = Settings.load(args.config)
         if not settings.stats_enabled:
             print_report(StatsPublisher.disabled_report(args.dry_run), args.json, out)
             return 0
-        bar = ProgressBar("publishing statistics", " files", enabled=not args.json, file=err)
         with LuccaLegacyApiClient.from_settings(settings) as legacy, \
                 CardsClient.from_settings(settings) as cards, \
                 open_state(args, settings) as state, contextlib.closing(bar):
@@ -82,8 +82,9 @@ def publish_command(args: argparse.Namespace, *, out: TextIO | None = None,
         print_report(report, args.json, out)
         return 0 if report.ok else 1
 
-    return guarded(command, err, interrupted="Files written stay written; run the same "
-                   "command again to finish (it writes only what still differs).")
+    return guarded(command, err, interrupted=lambda: bar.so_far() + "Files written stay "
+                   "written; run the same command again to finish (it writes only what still "
+                   "differs).")
 
 
 def show_command(args: argparse.Namespace, *, out: TextIO | None = None,
