@@ -49,3 +49,26 @@ def test_the_demos_cases_say_one_in_the_singular() -> None:
     assert "1  pair of employees sharing one email (different case)" in text
     assert "1  employee who already has a Cards account" in text
     assert "pairs" not in text
+
+
+def test_a_report_is_coloured_on_a_terminal_unless_no_color(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from lucca_cards import SyncItem, SyncOutcome, SyncReport
+    from lucca_cards.cli._output import print_report, readable
+
+    report = SyncReport(operation="users", dry_run=False, items=[
+        SyncItem(employee_id="1", name="Ana", email="a@x.fr", outcome=SyncOutcome.FAILED,
+                 reason="500"),
+        SyncItem(employee_id="2", name="Bo", email="b@x.fr", outcome=SyncOutcome.CREATED)])
+    lines = readable(report, coloured=True)
+    assert "  \033[31mfailed\033[0m         1       Ana <a@x.fr>: 500" in lines
+    assert "  \033[32mcreated\033[0m        2       Bo <b@x.fr>" in lines
+    assert "\033[" not in "".join(readable(report))
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    terminal = Terminal()
+    print_report(report, False, terminal)
+    assert "\033[31mfailed" in terminal.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = Terminal()
+    print_report(report, False, plain)
+    assert "\033[" not in plain.getvalue()

@@ -144,7 +144,7 @@ def test_the_text_has_a_line_per_check_and_the_fix_of_each_failure(
 
 def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
     from lucca_cards._doctor import Check, CheckStatus
-    from lucca_cards.cli._doctor import _colours
+    from lucca_cards.cli._output import colours as _colours
 
     check = Check(name="Lucca token", status=CheckStatus.FAILED, detail="refused", fix="x")
     assert "\033[31m✗\033[0m Lucca token" in lines([check], coloured=True)[1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import TextIO
 
@@ -11,11 +10,11 @@ from .._doctor import Check, CheckStatus, diagnose
 from .._untrusted import printable
 from ..config import Settings
 from ._args import add_config_option
-from ._output import guarded, plural, print_json
+from ._output import GREEN, RED, YELLOW, colours, guarded, paint, plural, print_json
 
 #: The mark and the terminal colour of each status.
-_MARKS = {CheckStatus.PASSED: ("✓", "32"), CheckStatus.FAILED: ("✗", "31"),
-          CheckStatus.SKIPPED: ("-", "33")}
+_MARKS = {CheckStatus.PASSED: ("✓", GREEN), CheckStatus.FAILED: ("✗", RED),
+          CheckStatus.SKIPPED: ("-", YELLOW)}
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
         if args.json:
             print_json({"ok": not failed, "checks": [c.to_dict() for c in checks]}, out)
         else:
-            print("\n".join(lines(checks, coloured=_colours(out))), file=out)
+            print("\n".join(lines(checks, coloured=colours(out))), file=out)
         return 1 if failed else 0
 
     return guarded(command, err, interrupted="Nothing was written.")
@@ -56,15 +55,9 @@ def lines(checks: list[Check], *, coloured: bool = False) -> list[str]:
     result = [f"lucca-cards doctor: {plural(len(checks), 'check')}: {told}"]
     for check in checks:
         mark, colour = _MARKS[check.status]
-        if coloured:
-            mark = f"\033[{colour}m{mark}\033[0m"
+        mark = paint(mark, colour if coloured else None)
         skipped = "skipped: " if check.status is CheckStatus.SKIPPED else ""
         result.append(f"  {mark} {check.name}: {skipped}{printable(check.detail)}")
         if check.fix and check.status is not CheckStatus.PASSED:
             result.append(f"      fix: {printable(check.fix)}")
     return result
-
-
-def _colours(out: TextIO) -> bool:
-    """Whether to colour: a terminal, and ``NO_COLOR`` unset (https://no-color.org)."""
-    return out.isatty() and not os.environ.get("NO_COLOR")

@@ -10,6 +10,7 @@ to the exact data.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -27,6 +28,13 @@ _LISTED = (SyncOutcome.FAILED, SyncOutcome.HELD, SyncOutcome.REPORTED, SyncOutco
            SyncOutcome.UPDATED, SyncOutcome.OFFBOARDED, SyncOutcome.DEFERRED)
 _ALWAYS_ALL = frozenset({SyncOutcome.FAILED, SyncOutcome.SKIPPED, SyncOutcome.HELD,
                          SyncOutcome.REPORTED})
+#: The terminal colour of each outcome's word: a failure red, a look needed yellow, a write
+#: green (the others plain).
+RED, YELLOW, GREEN = "31", "33", "32"
+_COLOURS = {SyncOutcome.FAILED: RED, SyncOutcome.HELD: YELLOW, SyncOutcome.REPORTED: YELLOW,
+            SyncOutcome.SKIPPED: YELLOW, SyncOutcome.CREATED: GREEN, SyncOutcome.LINKED: GREEN,
+            SyncOutcome.ADDED_TO_GROUP: GREEN, SyncOutcome.UPDATED: GREEN,
+            SyncOutcome.OFFBOARDED: GREEN}
 
 #: The exit statuses of the sync commands.
 OK, FAILED, CONFIGURATION, INTERRUPTED = 0, 1, 2, 130
@@ -53,12 +61,13 @@ def guarded(command: Callable[[], int], err: TextIO, *,
         return INTERRUPTED
 
 
-def readable(report: SyncReport) -> list[str]:
+def readable(report: SyncReport, *, coloured: bool = False) -> list[str]:
     """Return the report as text: the summary, items that need a look, then the notes.
 
     Failed and skipped items are all listed; the others up to :data:`SHOWN` per outcome;
     unchanged ones are only counted. Names, emails, reasons and notes are escaped for a
-    terminal (:func:`~lucca_cards._untrusted.printable`).
+    terminal (:func:`~lucca_cards._untrusted.printable`). ``coloured``: each outcome word
+    in its colour (red for a failure, yellow for what needs a look, green for a write).
     """
     lines = [str(report)]
     if report.dry_run:
@@ -66,7 +75,8 @@ def readable(report: SyncReport) -> list[str]:
     for outcome in _LISTED:
         items = report.lines([outcome])
         shown = items if outcome in _ALWAYS_ALL else items[:SHOWN]
-        lines += [f"  {line}" for line in shown]
+        colour = _COLOURS.get(outcome) if coloured else None
+        lines += [f"  {paint(line, colour, len(outcome.value))}" for line in shown]
         if len(shown) < len(items):
             more = len(items) - len(shown)
             lines.append(f"  … and {more} more {outcome.value.replace('_', ' ')} "
@@ -81,11 +91,24 @@ def readable(report: SyncReport) -> list[str]:
 
 
 def print_report(report: SyncReport, as_json: bool, out: TextIO) -> None:
-    """Print ``report`` as JSON or as :func:`readable` text."""
+    """Print ``report`` as JSON or as :func:`readable` text (coloured on a terminal)."""
     if as_json:
         print(escape_json(report.to_json(indent=2)), file=out)
     else:
-        print("\n".join(readable(report)), file=out)
+        print("\n".join(readable(report, coloured=colours(out))), file=out)
+
+
+def colours(out: TextIO) -> bool:
+    """Whether to colour: a terminal, and ``NO_COLOR`` unset (https://no-color.org)."""
+    return _is_terminal(out) and not os.environ.get("NO_COLOR")
+
+
+def paint(text: str, colour: str | None, length: int | None = None) -> str:
+    """Colour the first ``length`` characters of ``text`` (all of it by default)."""
+    if colour is None:
+        return text
+    cut_at = len(text) if length is None else length
+    return f"\033[{colour}m{text[:cut_at]}\033[0m{text[cut_at:]}"
 
 
 def print_json(data: Any, out: TextIO) -> None:
