@@ -72,3 +72,16 @@ def test_a_report_is_coloured_on_a_terminal_unless_no_color(
     plain = Terminal()
     print_report(report, False, plain)
     assert "\033[" not in plain.getvalue()
+
+
+def test_a_learners_progress_reads_short_in_a_repr_and_stays_exact() -> None:
+    import datetime as dt
+
+    from lucca_cards.state import LearnerTraining
+
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    state = LearnerTraining(email="a@acme.fr", training_id="t", title="T", chapters_count=6,
+                            progress=1 / 6, points=1, max_points=2, last_action_at=at,
+                            last_completed_at=None, updated_at=at)
+    assert "progress=0.1667," in repr(state)
+    assert state.progress == 1 / 6

@@ -31,7 +31,8 @@ class LearnerTraining:
     training_id: str
     title: str | None
     chapters_count: int | None
-    progress: float
+    # Shown to four significant digits: a sixth done is 0.1667, not 0.16666666666666666.
+    progress: float = attrs.field(repr=lambda value: f"{value:.4g}")
     points: int | None
     max_points: int | None
     last_action_at: datetime
