@@ -118,6 +118,14 @@ def test_missing_settings_are_named_with_their_variable(
     assert checks["Lucca webhook secret"]["status"] == "skipped"
 
 
+def test_without_statistics_the_api_key_is_not_needed(
+        box: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, checks, _ = doctor(box, tmp_path, capsys, stats_enabled=False, lucca_api_key=None)
+    assert status == 0
+    assert checks["Lucca API key"]["status"] == "skipped"
+    assert checks["Lucca API key"]["detail"] == "not set: needed only for the training statistics"
+
+
 def test_statistics_switched_off_skip_their_checks(
         box: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status, checks, _ = doctor(box, tmp_path, capsys, stats_enabled=False,

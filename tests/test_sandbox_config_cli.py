@@ -8,12 +8,16 @@ import stat
 import subprocess
 from pathlib import Path
 
-import tomllib
-
 from lucca_cards import Settings
+from lucca_cards._config_sources import tomllib
 from lucca_cards.cli._sandbox_config import MARK, env_lines, toml_text
 from served_sandbox import SMALL, command, serve_command, serve_sandbox
 
+#: Every variable --print-env exports: the sandbox's settings, statistics on, its state.
+EXPORTED = {"LUCCA_URL", "LUCCA_TOKEN_URL", "LUCCA_CLIENT_ID", "LUCCA_CLIENT_SECRET",
+            "LUCCA_API_KEY", "LUCCA_SCOPES", "LUCCA_REQUESTS_PER_MINUTE", "LUCCA_WEBHOOK_SECRET",
+            "CARDS_URL", "CARDS_TENANT", "CARDS_API_KEY", "CARDS_WEBHOOK_SECRET",
+            "CARDS_REQUESTS_PER_MINUTE", "LUCCA_STATS_ENABLED", "LUCCA_CARDS_DATABASE"}
 #: What a value may hold that TOML and the shell must carry as it is.
 AWKWARD = 'a "quoted" \\ back\'slash, é, $HOME and `ls`'
 
@@ -28,6 +32,7 @@ def test_the_config_written_points_a_command_at_the_sandbox(tmp_path: Path) -> N
         assert settings.lucca_token_url == served.info["token_url"]  # never the real Lucca
         assert settings.cards_url == served.info["cards_url"]
         assert settings.cards_requests_per_minute == 0  # as the sandbox: unlimited
+        assert settings.state_database == str(tmp_path / "sandbox-state.sqlite")
         preview = command("users", "preview", "--config", str(path))
     assert preview.returncode == 0, preview.stderr
     assert re.match(r"users preview: \d+ employees: ", preview.stdout)
@@ -39,16 +44,17 @@ def test_the_env_printed_points_a_command_at_the_sandbox() -> None:
         stderr=subprocess.DEVNULL, text=True)
     try:
         assert process.stdout is not None
-        lines = [process.stdout.readline() for _ in range(13)]
+        lines = [process.stdout.readline() for _ in range(len(EXPORTED))]
         env = {}
         for line in lines:
             word, assignment = shlex.split(line)
             assert word == "export"
             name, _, value = assignment.partition("=")
             env[name] = value
-        assert {"LUCCA_URL", "LUCCA_TOKEN_URL", "LUCCA_API_KEY", "CARDS_URL", "CARDS_TENANT",
-                "CARDS_API_KEY", "CARDS_WEBHOOK_SECRET", "LUCCA_WEBHOOK_SECRET"} <= set(env)
+        assert set(env) == EXPORTED
         assert env["CARDS_REQUESTS_PER_MINUTE"] == "0"
+        assert env["LUCCA_STATS_ENABLED"] == "true"
+        assert env["LUCCA_CARDS_DATABASE"] == "lucca-cards-sandbox.sqlite"  # never the real
         preview = command("departments", "preview", env=env)
     finally:
         process.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,31 @@ def test_a_config_that_cannot_be_written_exits_2_and_stops_serving(
     assert failed.stdout == ""  # no line: nothing is pointed at a sandbox that stopped
     assert f"--write-config {path}:" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_settings_in_the_environment_that_would_win_over_the_file_are_named(
+        tmp_path: Path) -> None:
+    import subprocess
+
+    from served_sandbox import serve_command
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LUCCA_", "CARDS_"))}
+    env["CARDS_API_KEY"] = "a-real-key"
+    process = subprocess.Popen(  # noqa: S603 - this interpreter, our own CLI
+        serve_command(*SMALL, "--write-config", str(tmp_path / "s.toml")),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert process.stdout is not None and process.stdout.readline()
+    finally:
+        process.terminate()
+        _, err = process.communicate(timeout=10)
+    assert "warning: CARDS_API_KEY set in this environment win over a --config file" in err
+    assert "a-real-key" not in err
+
+
+def test_a_path_that_is_no_file_is_refused_before_serving(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    refused = command("sandbox", "serve", *SMALL, "--write-config", str(fifo))
+    assert refused.returncode == 2
+    assert f"--write-config {fifo}: that is not a file" in refused.stderr

@@ -30,7 +30,7 @@ from ..sync import (
     UserState,
 )
 from ._args import add_config_option, add_group
-from ._output import ProgressBar, cut, guarded, plural, print_json, print_report
+from ._output import ProgressBar, cut, cut_left, guarded, plural, print_json, print_report
 from ._state import add_state_option, open_state
 
 _MODES = ("password", "sso")
@@ -125,7 +125,7 @@ def _department_table(rows: Sequence[DepartmentRow]) -> list[str]:
     for row in rows:
         shares = printable(", ".join(row.same_name))
         note = f"  ({printable(row.reason)})" if row.reason else ""
-        where = cut(printable(row.path or row.name), 44)
+        where = cut_left(printable(row.path or row.name), 44)  # the department's own name stays
         lines.append(f"{printable(row.department.id):<8} {where:<44} "
                      f"{row.members:>7}  "
                      f"{'yes' if row.group_exists else 'no':<6} {row.missing:>7}  "
@@ -235,9 +235,10 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
                 return _preview(target, importer, args, out)
             return _import(target, importer, args, settings, bar, out, err)
 
-    return guarded(command, err, interrupted=lambda: bar.so_far() + "What was written stays "
-                   "written; run the same command again to finish (matching by email makes "
-                   "no duplicate).")
+    kept = ("Nothing was written (a dry run)." if dry_run else "What was written stays "
+            "written; run the same command again to finish (matching by email makes no "
+            "duplicate).")
+    return guarded(command, err, interrupted=lambda: bar.so_far() + kept)
 
 
 def _preview(target: _Target, importer: _Importer, args: argparse.Namespace,

@@ -184,3 +184,12 @@ def plural(count: int, noun: str) -> str:
 def cut(text: str, width: int) -> str:
     """Return ``text`` cut to ``width`` characters (an ellipsis marks the cut)."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cut_left(text: str, width: int) -> str:
+    """Return ``text`` cut to ``width`` characters from the left: its end is what matters.
+
+    >>> cut_left("Siège Paris › Marketing › Web", 12)
+    '…eting › Web'
+    """
+    return text if len(text) <= width else "…" + text[len(text) - width + 1:]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._args import add_company_options, add_group, bounded, count
 from ._process import stop_on_signals
-from ._sandbox_config import check_config_path, env_lines, write_config
+from ._sandbox_config import check_config_path, env_lines, overriding, state_path, write_config
 
 if TYPE_CHECKING:
     from ..sandbox import Sandbox
@@ -210,7 +211,13 @@ def _announce(sandbox: Sandbox, args: argparse.Namespace) -> bool:
     """
     # Statistics on: the sandbox has the training field (but with --no-stats-field, which
     # is there to show the SDK's error), so every command finds what it needs.
-    values = {**sandbox.setting_values(), "stats_enabled": True}
+    values = {**sandbox.setting_values(), "stats_enabled": True,
+              "state_database": state_path(args.write_config)}
+    shadowing = overriding(os.environ)
+    if shadowing:
+        print(f"{PROG}: warning: {', '.join(shadowing)} set in this environment win over a "
+              "--config file: unset them before pointing commands at the sandbox, or a "
+              "command may reach another tenant", file=sys.stderr)
     if args.write_config is not None:
         try:
             write_config(args.write_config, values)

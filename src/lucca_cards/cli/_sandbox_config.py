@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,22 @@ def env_lines(values: Mapping[str, Any]) -> str:
                    for name, value in values.items())
 
 
+def overriding(environ: Mapping[str, str]) -> list[str]:
+    """Return the settings' environment variables set in ``environ``: they win over a file."""
+    return sorted(variable for _, _, variable in SOURCES.values() if variable in environ)
+
+
+def state_path(config: Path | None) -> str:
+    """Return the sandbox's own state database: beside the config file, never the real one.
+
+    The links and the ledger a sandbox run records must not land in the deployment's
+    ``lucca-cards.sqlite`` (or a ``LUCCA_CARDS_DATABASE`` it would otherwise use).
+    """
+    if config is None:
+        return "lucca-cards-sandbox.sqlite"
+    return str(config.absolute().with_name(f"{config.stem}-state.sqlite"))
+
+
 def check_config_path(path: Path) -> None:
     """Refuse a path that holds a file ``--write-config`` did not write (before serving).
 
@@ -65,9 +82,11 @@ def check_config_path(path: Path) -> None:
     """
     if not path.exists():
         return
+    if not path.is_file():  # a folder, a FIFO (whose read would never end), a device
+        raise ValueError(f"--write-config {path}: that is not a file; choose a file's path")
     try:
         with path.open(encoding="utf-8", errors="replace") as existing:
-            first = existing.readline()
+            first = existing.readline(len(MARK) + 1)
     except OSError as error:
         raise ValueError(f"--write-config {path}: cannot read the file there "
                          f"({error.strerror or error}); choose another path") from None
@@ -86,15 +105,18 @@ def write_config(path: Path, values: Mapping[str, Any]) -> None:
         ValueError: the file cannot be written (saying why), or is someone else's.
     """
     check_config_path(path)
-    partial = path.with_name(f".{path.name}.partial")
+    partial: Path | None = None
     try:
-        handle = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A new file of its own (exclusive, mode 600, never a link followed), then moved.
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                        suffix=".partial")
+        partial = Path(name)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(toml_text(values))
-        os.chmod(partial, 0o600)  # an older partial file may have had another mode
         os.replace(partial, path)
     except OSError as error:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         raise ValueError(f"--write-config {path}: cannot write it ({error.strerror or error}); "
                          "choose a path in a folder you can write to") from None
 

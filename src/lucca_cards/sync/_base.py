@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from .._paths import refused
 from ..cards.client import CardsClient
 from ..config import check_setting
-from ..errors import LuccaCardsError, NotFoundError, ValidationError, without_advice
+from ..errors import LuccaCardsError, NotFoundError, without_advice
 from ..lucca.client import LuccaOAuthClient
 from ..lucca.models import Employee, EmployeeStatus
 from ..state.links import Link
@@ -100,10 +100,10 @@ class BaseImporter:
             status = self.lucca.employees.get(employee_id).status
         except NotFoundError:
             return "not found in Lucca"
-        except ValidationError:
-            return "not an employee id Lucca accepts"
         except LuccaCardsError as error:
             return f"{NOT_CONSIDERED} (reading it failed: {without_advice(str(error))})"
+        if status is None:
+            return f"has no status in Lucca: this import considers {considered} employees"
         if status in self.statuses:  # hired (or back) since the sweep: the next run has it
             return f"is {status} in Lucca now, but was not when the employees were read"
         return f"is {status} in Lucca: this import considers {considered} employees"
