@@ -212,8 +212,8 @@ def test_the_safety_stop_counts_the_files_known_up_to_date() -> None:
         return SyncItem(employee_id=str(number), name="A", email="a@x",
                         outcome=SyncOutcome.UNCHANGED)
 
-    known = (UpToDate(user_id=1, key="a@x", holding=True, line=line(1)),
-             UpToDate(user_id=2, key="b@x", holding=False, line=line(2)))
+    known = (UpToDate(key="a@x", holding=True, line=line(1)),
+             UpToDate(key="b@x", holding=False, line=line(2)))
     plan = StatsPlan(files=(), skipped=(), notes=(), employees=2, up_to_date=known)
     assert plan.holding == 1
 

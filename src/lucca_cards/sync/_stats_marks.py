@@ -79,20 +79,9 @@ class UpToDate:
     after it (a rerun's report is one such line per learner).
     """
 
-    user_id: int
     key: str
     holding: bool
     line: SyncItem
-
-    @property
-    def name(self) -> str:
-        """The learner's name as Lucca holds it."""
-        return self.line.name
-
-    @property
-    def email(self) -> str:
-        """The learner's email as Lucca holds it."""
-        return self.line.email or ""
 
 
 @attrs.frozen
@@ -208,7 +197,7 @@ class Survey:
             return ToPlan(user=LegacyUser.from_api(item), key=key, digest=digest)
         line = SyncItem(employee_id=str(user_id), name=name or "", email=mail or "",
                         outcome=SyncOutcome.UNCHANGED)
-        known = UpToDate(user_id=user_id, key=key, holding=mark.holding, line=line)
+        known = UpToDate(key=key, holding=mark.holding, line=line)
         if context is None:  # the trainings are still being read: kept to settle
             return Pending(known=known, context=mark.context, item=item, digest=digest)
         return known

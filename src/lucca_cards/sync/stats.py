@@ -328,8 +328,10 @@ def _item(file: FilePlan | UpToDate | ToPlan | Pending, outcome: SyncOutcome,
           reason: str | None = None) -> SyncItem:
     if isinstance(file, Pending):
         file = file.known
-    if isinstance(file, UpToDate) and outcome is SyncOutcome.UNCHANGED and reason is None:
-        return file.line
+    if isinstance(file, UpToDate):  # its line was made during the sweep: unchanged
+        if outcome is SyncOutcome.UNCHANGED and reason is None:
+            return file.line
+        return attrs.evolve(file.line, outcome=outcome, reason=reason)
     if isinstance(file, ToPlan):
         user = file.user
         return SyncItem(employee_id=str(user.id), name=user.name or "", email=user.mail,
