@@ -13,12 +13,16 @@ import settings_table  # noqa: E402
 import vocabulary  # noqa: E402
 from lucca_cards import __version__  # noqa: E402
 
-# The configuration page's table of settings, from the code (it cannot drift).
-settings_table.write(Path(__file__).resolve().parent / "_generated")
-# The command line's reference, from its parser (likewise).
-cli_reference.write(Path(__file__).resolve().parent / "_generated")
-# The words of the previews and reports, from the enums' docstrings (likewise).
-vocabulary.write(Path(__file__).resolve().parent / "_generated")
+# Pages generated from the code at each build, so that they cannot drift from it: the
+# settings table, the command line's reference (from its parser), and the words of the
+# previews and reports (from the enums' docstrings). Each is :orphan: and included from
+# line 2 on, as the performance table is.
+GENERATED = Path(__file__).resolve().parent / "_generated"
+GENERATED.mkdir(exist_ok=True)
+for name, text in (("settings-table.rst", settings_table.table()),
+                   ("cli-reference.rst", cli_reference.reference()),
+                   ("vocabulary.rst", vocabulary.page())):
+    (GENERATED / name).write_text(":orphan:\n\n" + text, encoding="utf-8")
 
 project = "lucca_cards"
 author = "lucca_cards developers"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 from lucca_cards.cli import build_parser
 
@@ -44,8 +43,3 @@ def reference() -> str:
             os.environ["COLUMNS"] = previous
     return "\n".join(parts) + "\n"
 
-
-def write(folder: Path) -> None:
-    """Write ``cli-reference.rst`` into ``folder`` (the docs' ``_generated``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "cli-reference.rst").write_text(":orphan:\n\n" + reference(), encoding="utf-8")

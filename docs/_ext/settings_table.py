@@ -9,7 +9,6 @@ the build, so the table cannot drift from the code.
 from __future__ import annotations
 
 import enum
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -101,9 +100,3 @@ def table() -> str:
                   f"     - {shown(default_of(name))}", f"     - {NOTES[name]}"]
     return "\n".join(lines) + "\n"
 
-
-def write(folder: Path) -> None:
-    """Write ``settings-table.rst`` into ``folder`` (the docs' ``_generated``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    # :orphan: and included from line 2 on, as the performance table is.
-    (folder / "settings-table.rst").write_text(":orphan:\n\n" + table(), encoding="utf-8")

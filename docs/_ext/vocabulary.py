@@ -11,7 +11,6 @@ import ast
 import enum
 import inspect
 import textwrap
-from pathlib import Path
 
 from lucca_cards import SyncOutcome, UserState
 
@@ -41,9 +40,8 @@ def table(kind: type[enum.Enum], title: str) -> list[str]:
     return lines + [""]
 
 
-def write(folder: Path) -> None:
-    """Write ``vocabulary.rst`` into ``folder`` (the docs' ``_generated``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = [":orphan:", "", *table(UserState, "A users preview's states"),
+def page() -> str:
+    """Return the tables of a users preview's states and of a report's outcomes."""
+    lines = [*table(UserState, "A users preview's states"),
              *table(SyncOutcome, "A report's outcomes (every import, sync and publish)")]
-    (folder / "vocabulary.rst").write_text("\n".join(lines), encoding="utf-8")
+    return "\n".join(lines)
