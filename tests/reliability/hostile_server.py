@@ -141,13 +141,15 @@ class HostileServer:
         self._server.shutdown()
         self._server.server_close()
 
+    def __enter__(self) -> HostileServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 @contextlib.contextmanager
 def hostile_servers() -> Iterator[tuple[HostileServer, HostileServer]]:
     """The hostile server, and an 'evil' one that redirects point to (it must see nothing)."""
-    hostile, evil = HostileServer(), HostileServer()
-    try:
+    with HostileServer() as hostile, HostileServer() as evil:
         yield hostile, evil
-    finally:
-        hostile.close()
-        evil.close()

@@ -36,11 +36,8 @@ OPTIONS: dict[str, Any] = {"rate_limiter": RateLimiter(0)}
 
 @pytest.fixture
 def server() -> Iterator[HostileServer]:
-    served = HostileServer()
-    try:
+    with HostileServer() as served:
         yield served
-    finally:
-        served.close()
 
 
 def free_port() -> int:

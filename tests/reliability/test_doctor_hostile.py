@@ -16,11 +16,8 @@ from lucca_cards.sandbox import Sandbox
 
 @pytest.fixture
 def hostile() -> Iterator[HostileServer]:
-    served = HostileServer()
-    try:
+    with HostileServer() as served:
         yield served
-    finally:
-        served.close()
 
 
 @pytest.mark.parametrize(("status", "body", "said"), [
