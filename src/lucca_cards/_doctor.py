@@ -98,13 +98,14 @@ def _checks(settings: Settings) -> Iterator[Check]:
             yield _after(token, name, functools.partial(_read, lucca, read, "lucca",
                                                         "readable"))
         legacy = opened(lambda: LuccaLegacyApiClient.from_settings(settings))
-        key = attrs.evolve(_read(legacy, lambda c: c.users.list(
-            fields="id,extendedData", page_size=1).first(), "legacy",
-            "reads users with their extended data"), name="Lucca API key")
         if settings.lucca_api_key is None and not settings.stats_enabled:
             key = Check(name="Lucca API key", status=CheckStatus.SKIPPED,
                         detail="not set: needed only for the training statistics",
                         fix="set [lucca] api_key (LUCCA_API_KEY) to publish them")
+        else:
+            key = attrs.evolve(_read(legacy, lambda c: c.users.list(
+                fields="id,extendedData", page_size=1).first(), "legacy",
+                "reads users with their extended data"), name="Lucca API key")
         yield key
         yield _training_field(settings, legacy, key)
         cards = opened(lambda: CardsClient.from_settings(settings))
