@@ -122,9 +122,7 @@ def write_config(path: Path, values: Mapping[str, Any]) -> None:
 
 
 def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if isinstance(value, (bool, int, float)):  # written as TOML writes them: true, 40, 37.5
         return _text(value)
     return json.dumps(str(value), ensure_ascii=False)  # a TOML basic string, escaped
 
