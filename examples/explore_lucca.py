@@ -1,5 +1,8 @@
 """Explore a Lucca tenant read-only: head count per department, employees without email.
 
+``explore_lucca.ipynb`` goes further in a notebook: DataFrames, charts, and training
+completion per department from the ledger.
+
 Reads configuration from the environment (``LUCCA_URL``, ``LUCCA_CLIENT_ID``,
 ``LUCCA_CLIENT_SECRET``) or a TOML file:
 
@@ -15,14 +18,14 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from lucca_cards import Department, LuccaOAuthClient, Sandbox, Settings
+from lucca_cards import Department, LuccaOAuthClient, Sandbox, Settings, department_path
 
 
 def summarise(lucca: LuccaOAuthClient) -> str:
     """Return a short report of the tenant's current staff by department.
 
     Counted by department, not by name: two branches' "Marketing" are two lines, each
-    with its parent department and its id.
+    with its path ("Agence Lyon › Marketing") and its id.
     """
     departments = {d.id: d for d in lucca.departments.list()}
     per_department: Counter[str | None] = Counter()
@@ -40,13 +43,11 @@ def summarise(lucca: LuccaOAuthClient) -> str:
 
 
 def label(departments: dict[str, Department], ident: str | None) -> str:
-    """Name a department so that same-named ones differ: its parent and its id."""
+    """Name a department so that same-named ones differ: its path and its id."""
     department = departments.get(ident or "")
     if department is None:
         return "(no department)" if ident is None else f"department {ident}"
-    parent = departments.get(department.parent_id or "")
-    where = f" in {parent.name}" if parent is not None else ""
-    return f"{department.name}{where} (id {department.id})"
+    return f"{department_path(department, departments)} (id {department.id})"
 
 
 def main() -> None:

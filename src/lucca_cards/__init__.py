@@ -69,6 +69,7 @@ from .sync import (
     UserImporter,
     UserRow,
     UserState,
+    department_path,
     nightly_sync,
 )
 
@@ -164,5 +165,6 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEvent",
     "__version__",
+    "department_path",
     "nightly_sync",
 ]

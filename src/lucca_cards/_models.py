@@ -12,6 +12,7 @@ function, which says where each problem lies (so the messages are cattrs').
 
 from __future__ import annotations
 
+import enum
 import types
 import typing
 from collections.abc import Callable, Collection, Hashable, Mapping
@@ -54,6 +55,23 @@ class ApiModel:
         """
         return cls._from_api(data)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the attributes as a plain ``dict``, one key per attribute, for a DataFrame.
+
+        Nested models become dictionaries too, tuples lists and enumerations their values;
+        dates and times stay :class:`~datetime.date` / :class:`~datetime.datetime` objects
+        (pandas makes them date columns; ``json.dumps(..., default=str)`` writes them as
+        ISO 8601). ``extra`` is left out: only what the model declares, so every item of a
+        list has the same keys::
+
+            employees = pandas.DataFrame(e.to_dict() for e in lucca.employees.list())
+
+        >>> from lucca_cards import Reference
+        >>> Reference(id="32", type="department").to_dict()
+        {'id': '32', 'type': 'department', 'url': None}
+        """
+        return attrs.asdict(self, filter=_declared, value_serializer=_plain)
+
     @classmethod
     def _from_api(cls: type[M], data: Any, given: Mapping[str, Any] | None = None) -> M:
         """Build the model from ``data``, then set the attributes in ``given`` as they are.
@@ -73,6 +91,16 @@ class ApiModel:
                 f"{_describe(exc)}. What to do: check the API version; the payload may "
                 "have changed shape."
             ) from None
+
+
+def _declared(field: attrs.Attribute[Any], _: Any) -> bool:
+    return field.name != "extra"
+
+
+def _plain(_: Any, __: Any, value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    return list(value) if isinstance(value, tuple) else value
 
 
 def fields_parser(cls: type[M], fields: Collection[str]) -> Callable[[Any], M]:

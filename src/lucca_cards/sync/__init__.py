@@ -1,7 +1,7 @@
 """The sync services: import users and departments, the life cycle, the statistics."""
 
 from ._plan import UserRow, UserState
-from .departments import DepartmentImporter, DepartmentRow
+from .departments import DepartmentImporter, DepartmentRow, department_path
 from .events import EventProcessor
 from .lifecycle import LifecycleSync
 from .links import LinkStore
@@ -27,5 +27,6 @@ __all__ = [
     "UserImporter",
     "UserRow",
     "UserState",
+    "department_path",
     "nightly_sync",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -55,6 +56,19 @@ class UserRow:
     def name(self) -> str:
         """Return the employee's display name."""
         return f"{self.employee.given_name or ''} {self.employee.family_name or ''}".strip()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the row as a flat ``dict`` of texts (``None`` when absent), for a DataFrame.
+
+        ``email`` is the employee's email as Lucca holds it; ``state`` the state's value::
+
+            pandas.DataFrame(row.to_dict() for row in UserImporter(lucca, cards).preview())
+        """
+        return {"employee_id": self.employee.id, "name": self.name,
+                "email": self.employee.email, "department_id": self.employee.department_id,
+                "state": self.state.value,
+                "cards_user_id": self.cards_user.id if self.cards_user else None,
+                "reason": self.reason}
 
 
 class CardsDirectory:

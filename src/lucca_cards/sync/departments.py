@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -50,6 +51,18 @@ class DepartmentRow:
         """Return the group name: the department's name, trimmed."""
         return group_name(self.department)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the row as a flat ``dict``, for a DataFrame (``same_name`` a list of ids).
+
+        ``name`` is the group name; ``path`` tells same-named departments apart::
+
+            pandas.DataFrame(row.to_dict() for row in DepartmentImporter(lucca, cards).preview())
+        """
+        return {"department_id": self.department.id, "name": self.name, "path": self.path,
+                "parent_id": self.department.parent_id, "members": self.members,
+                "group_exists": self.group_exists, "missing": self.missing,
+                "same_name": list(self.same_name), "reason": self.reason}
+
 
 #: Between a department and its parent in a path ("Siège Paris › Marketing").
 PATH_SEPARATOR = " › "
@@ -57,7 +70,7 @@ PATH_SEPARATOR = " › "
 _MAX_DEPTH = 32
 
 
-def department_path(department: Department, by_id: dict[str, Department]) -> str:
+def department_path(department: Department, by_id: Mapping[str, Department]) -> str:
     """Return ``"Siège Paris › Marketing"``: the names from the root down to ``department``.
 
     A parent not among ``by_id`` ends the path there; a chain that loops is cut where it

@@ -71,6 +71,14 @@ class NightlyReport:
         return {"operation": "sync", "dry_run": self.dry_run, "ok": self.ok,
                 "parts": [report.to_dict() for report in self.reports]}
 
+    def export(self) -> list[dict[str, Any]]:
+        """Return every part's items as plain rows, each with its part's ``operation``.
+
+        One table for the whole night: ``pandas.DataFrame(report.export())``.
+        """
+        return [{"operation": part.operation, **row}
+                for part in self.reports for row in part.export()]
+
     def to_json(self, **dumps: Any) -> str:
         """Return the combined report as JSON text."""
         return json.dumps(self.to_dict(), ensure_ascii=False, **dumps)

@@ -156,8 +156,17 @@ class SyncReport:
             "counts": self.counts(),
             "notes": list(self.notes),
             "stopped": self.stopped,
-            "items": [item.to_dict() for item in self.items],
+            "items": self.export(),
         }
+
+    def export(self) -> list[dict[str, Any]]:
+        """Return every item as a plain row (texts and ``None``), for ``pandas.DataFrame``.
+
+        The rows are the ``items`` of :meth:`to_dict`, one per employee (or membership)::
+
+            pandas.DataFrame(report.export()).groupby("outcome").size()
+        """
+        return [item.to_dict() for item in self.items]
 
     def to_json(self, **dumps: Any) -> str:
         """Return the report as JSON text (``dumps`` go to :func:`json.dumps`)."""
