@@ -97,6 +97,16 @@ def test_repr_masks_every_secret(tmp_path: Path) -> None:
     assert "Secret('********')" in repr(s)
 
 
+def test_repr_shows_numbers_as_written() -> None:
+    shown = repr(Settings(cards_memberships_max_age=500, lucca_requests_per_minute=12.5,
+                          stats_max_removal_share=0.25))
+    assert "cards_memberships_max_age=500," in shown  # not 500.0
+    assert "lucca_requests_per_minute=12.5," in shown
+    assert "cards_requests_per_minute=60," in shown
+    assert "stats_max_removal_share=0.25," in shown
+    assert "lifecycle_max_offboarded_share=0.05)" in shown
+
+
 @pytest.mark.parametrize(("kwargs", "setting", "fix"), [
     ({"lucca_url": "http://acme.ilucca.net"}, "lucca_url", "https://"),
     ({"cards_url": "http://api.cards.example/v1"}, "cards_url", "https://"),

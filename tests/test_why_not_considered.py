@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lucca_cards import SyncOutcome, UserImporter
+from lucca_cards import SyncOutcome, UserImporter, ValidationError
 from lucca_cards.cli import main
 from lucca_cards.cli._sandbox_config import toml_text
 from lucca_cards.sandbox import Sandbox
@@ -61,3 +61,17 @@ def test_only_so_many_are_read_one_by_one(box: Sandbox) -> None:
     assert len(reads) == MAX_EXPLAINED
     assert list(reasons.values()).count("not found in Lucca") == MAX_EXPLAINED
     assert list(reasons.values())[-5:] == [NOT_CONSIDERED] * 5
+
+
+def test_ids_are_read_as_run_reads_them(box: Sandbox) -> None:
+    gone = deactivated(box)
+    with clients(box) as both:
+        importer = UserImporter(*both)
+        reasons = importer.why_not_considered([f" {gone} ", gone, 999999])
+        assert list(reasons) == [gone, "999999"]  # trimmed, once each, whole numbers as text
+        assert reasons[gone].startswith("is deactivated in Lucca")
+        with pytest.raises(ValidationError,
+                           match=r"UserImporter\.why_not_considered: employee_ids holds"):
+            importer.why_not_considered(["  "])
+        with pytest.raises(ValidationError, match="collection of ids"):
+            importer.why_not_considered("412")

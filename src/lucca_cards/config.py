@@ -82,6 +82,11 @@ __all__ = ["DEFAULT_API_VERSION", "DEFAULT_CARDS_URL", "DEFAULT_SCOPES", "DEFAUL
            "LUCCA_MAX_REQUESTS_PER_MINUTE", "Settings", "check_setting"]
 
 
+def _number(value: float) -> str:
+    """Show ``500.0`` as ``500``, as it was written; any other number as ``repr`` does."""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """The integration's configuration. Every field is optional until a client needs it.
@@ -141,7 +146,8 @@ class Settings:
         default=None, converter=to_secret, validator=checked(optional=True)
     )
     lucca_requests_per_minute: float = attrs.field(
-        default=40.0, converter=to_rate, validator=checked()
+        default=40.0, converter=to_rate, validator=checked(),
+        repr=_number,
     )
     lucca_webhook_secret: Secret | None = attrs.field(
         default=None, converter=to_secret, validator=checked(optional=True)
@@ -154,7 +160,8 @@ class Settings:
     )
     cards_url: str = attrs.field(default=DEFAULT_CARDS_URL, validator=checked())
     cards_requests_per_minute: float = attrs.field(
-        default=60.0, converter=to_rate, validator=checked()
+        default=60.0, converter=to_rate, validator=checked(),
+        repr=_number,
     )
     cards_webhook_secret: Secret | None = attrs.field(
         default=None, converter=to_secret, validator=checked(optional=True)
@@ -163,12 +170,14 @@ class Settings:
         default="Signature", converter=to_text, validator=checked()
     )
     cards_memberships_max_age: float = attrs.field(
-        default=300.0, converter=to_seconds, validator=checked()
+        default=300.0, converter=to_seconds, validator=checked(),
+        repr=_number,
     )
     stats_enabled: bool = attrs.field(default=False, converter=to_flag, validator=checked())
     stats_codes: StatsFieldCodes = attrs.field(factory=StatsFieldCodes, validator=checked())
     stats_max_removal_share: float = attrs.field(
-        default=0.1, converter=to_share, validator=checked()
+        default=0.1, converter=to_share, validator=checked(),
+        repr=_number,
     )
     import_notify: bool = attrs.field(default=False, converter=to_flag, validator=checked())
     import_connection_mode: ConnectionMode = attrs.field(
@@ -189,7 +198,8 @@ class Settings:
         default=10, converter=to_count, validator=checked()
     )
     lifecycle_max_offboarded_share: float = attrs.field(
-        default=0.05, converter=to_share, validator=checked()
+        default=0.05, converter=to_share, validator=checked(),
+        repr=_number,
     )
 
     def require(self, *names: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from .._paths import refused
+from .._paths import id_list, refused
 from ..cards.client import CardsClient
 from ..config import check_setting
 from ..errors import LuccaCardsError, NotFoundError, without_advice
@@ -85,11 +85,18 @@ class BaseImporter:
         reason): another status ("is deactivated in Lucca: …"), or not found in Lucca.
         For ids asked for by hand that a sweep did not hold.
 
+        The ids are read as :meth:`run` reads them (``" 412 "`` is ``"412"``).
+
         >>> importer.why_not_considered(["412"])                    # doctest: +SKIP
         {'412': 'is deactivated in Lucca: this import considers active and upcoming employees'}
+
+        Raises:
+            ValidationError: ``employee_ids`` is not a collection of ids.
         """
         reasons = {}
-        for number, employee_id in enumerate(dict.fromkeys(employee_ids)):
+        wanted = id_list(employee_ids, name="employee_ids",
+                         where=f"{type(self).__name__}.why_not_considered")
+        for number, employee_id in enumerate(wanted):
             reasons[employee_id] = (self._why_not(employee_id) if number < MAX_EXPLAINED
                                     else NOT_CONSIDERED)
         return reasons
