@@ -6,6 +6,7 @@ with the sandbox's signed webhooks. Results are read back from the sandbox.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def test_publish_dry_run_and_budget(box: Sandbox, env: Path,
     status, report = cli_json(capsys, "stats", "publish", "--max-writes", "1")
     assert status == 0 and len(legacy_writes(box)) == 1
     assert report["counts"]["updated"] == 1 and report["counts"]["deferred"] > 0
+
+
+def test_the_dry_run_bar_says_dry_run(box: Sandbox, env: Path) -> None:
+    from lucca_cards.cli import build_parser
+    from lucca_cards.cli._stats import publish_command
+    from test_cli_wording import Terminal
+
+    # the dry run first: after the publish, nothing is left to write (and no bar drawn)
+    for flags, said, not_said in ((["--dry-run"], "dry run of statistics:", "publishing"),
+                                  ([], "publishing statistics:", "dry run")):
+        terminal = Terminal()
+        args = build_parser().parse_args(["stats", "publish", *flags])
+        assert publish_command(args, out=io.StringIO(), err=terminal) == 0
+        assert said in terminal.getvalue() and not_said not in terminal.getvalue()
 
 
 def test_publish_with_statistics_off_says_so(box: Sandbox, env: Path,

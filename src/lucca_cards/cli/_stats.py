@@ -65,7 +65,8 @@ def publish_command(args: argparse.Namespace, *, out: TextIO | None = None,
                     err: TextIO | None = None) -> int:
     """Run ``lucca-cards stats publish``; return the exit status."""
     out, err = out or sys.stdout, err or sys.stderr
-    bar = ProgressBar("publishing statistics", "files", enabled=not args.json, file=err)
+    label = "dry run of statistics" if args.dry_run else "publishing statistics"
+    bar = ProgressBar(label, "files", enabled=not args.json, file=err)
 
     def command() -> int:
         settings = Settings.load(args.config)
