@@ -151,3 +151,16 @@ def test_sync_bounds_the_statistics_writes(box: Sandbox, env: Path,
     stats = report["parts"][0]
     assert status == 0 and stats["counts"]["updated"] == 2 and len(legacy_writes(box)) == 2
     assert stats["counts"]["deferred"] > 0
+
+
+@pytest.mark.parametrize("command", [("sync", "--dry-run"), ("stats", "publish", "--dry-run"),
+                                     ("events", "process", "--dry-run")])
+def test_a_dry_run_creates_no_state_database(
+        box: Sandbox, env: Path, tmp_path: Path, command: tuple[str, ...],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    fresh = tmp_path / "not-yet.sqlite"
+    status, _, _ = cli(capsys, *command, "--state", str(fresh))
+    assert status == 0
+    assert not fresh.exists()  # read if it exists; a dry run leaves no file behind
+    status, _, _ = cli(capsys, *command[:-1], "--state", str(fresh))
+    assert status == 0 and fresh.exists()  # the real run does make it

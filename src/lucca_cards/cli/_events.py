@@ -74,7 +74,7 @@ def process_command(args: argparse.Namespace, *, out: TextIO | None = None,
         from ..sync.events import EventProcessor
 
         settings = Settings.load(args.config)
-        with open_state(args, settings) as state, \
+        with open_state(args, settings, create=not args.dry_run) as state, \
                 EventProcessor.from_settings(settings, state) as processor:
             report = processor.process(force=args.force, dry_run=args.dry_run)
         print_report(report, args.json, out)

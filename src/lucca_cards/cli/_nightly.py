@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None,
             bars[part](done, total)
 
         try:
-            with open_state(args, settings) as state:
+            with open_state(args, settings, create=not args.dry_run) as state:
                 report = nightly_sync(settings, only=args.only, dry_run=args.dry_run,
                                       database=state, progress=progress,
                                       max_writes=args.max_writes, deadline=budget(args),

@@ -75,7 +75,8 @@ def publish_command(args: argparse.Namespace, *, out: TextIO | None = None,
             return 0
         with LuccaLegacyApiClient.from_settings(settings) as legacy, \
                 CardsClient.from_settings(settings) as cards, \
-                open_state(args, settings) as state, contextlib.closing(bar):
+                open_state(args, settings, create=not args.dry_run) as state, \
+                contextlib.closing(bar):
             ledger = TrainingLedger(state)
             report = StatsPublisher.from_settings(settings, legacy, cards, ledger).run(
                 dry_run=args.dry_run, progress=bar, max_writes=args.max_writes,

@@ -2,9 +2,11 @@
 
 Cards keeps no external id, so the email is the only key the APIs share. The store
 remembers the links an import made, so that a later preview tells an account already
-linked from an existing account about to be linked. It is a convenience, not the truth:
-a lost or stale store never causes a duplicate, because every import matches by email
-against a fresh sweep of Cards users first.
+linked from an existing account about to be linked. It never decides a match: every
+import matches by email against a fresh sweep of Cards users first, so a lost or stale
+store makes no second account for an email that has one. What only the links know is
+lost with them: the account of an employee whose email changed since, and the leavers
+the life-cycle rules would offboard.
 
 The links live in the ``links`` table of the state database (:class:`Database`); a
 link-store file of the first release is that same table, and is migrated when opened.
