@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from werkzeug.serving import make_server
 
@@ -37,7 +38,7 @@ def connect(config: str | None) -> Iterator[tuple[Settings, LuccaOAuthClient, Ca
 
 @contextlib.contextmanager
 def sandbox_with_learners(learners: int = 150, days: int = 2,
-                          **options: object) -> Iterator[tuple[Settings, TrainingLedger]]:
+                          **options: Any) -> Iterator[tuple[Settings, TrainingLedger]]:
     """Yield a sandbox's settings and a ledger its learners' signed webhooks have filled.
 
     What production does, on loopback: the employees are imported into Cards, then the
@@ -46,13 +47,16 @@ def sandbox_with_learners(learners: int = 150, days: int = 2,
     ``days`` days. ``options`` go to :class:`Sandbox` (its rate limits are lifted unless
     given).
     """
-    # The receiver's own log line per event is for operators, not for a notebook.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with contextlib.ExitStack() as stack:
+        # The receiver's own log line per event is for operators, not for a notebook.
+        access_log = logging.getLogger("werkzeug")
+        stack.callback(access_log.setLevel, access_log.level)
+        access_log.setLevel(logging.WARNING)
         ledger = stack.enter_context(TrainingLedger(":memory:"))
-        box = Sandbox(**{"lucca_rate_limit": 0, "cards_rate_limit": 0, **options})  # type: ignore[arg-type]
+        box = Sandbox(**{"lucca_rate_limit": 0, "cards_rate_limit": 0, **options})
         app = make_app(ledger, secret=box.credentials.webhook_secret)
         receiver = make_server("127.0.0.1", 0, app, threaded=True)
+        stack.callback(receiver.server_close)  # (after the shutdown below: last in, first out)
         threading.Thread(target=receiver.serve_forever, daemon=True).start()
         stack.callback(receiver.shutdown)
         box.cards.webhook_url = f"http://127.0.0.1:{receiver.server_port}/cards"
@@ -61,5 +65,8 @@ def sandbox_with_learners(learners: int = 150, days: int = 2,
                 CardsClient.from_settings(box.settings()) as cards:
             UserImporter(lucca, cards).run()
         for day in range(1, days + 1):
-            box.simulate_activity(learners=learners, seed=day)
+            delivered = box.simulate_activity(learners=learners, seed=day)
+            if delivered.failed:  # a ledger short of events would show other figures
+                raise RuntimeError(f"{delivered.failed} webhooks of day {day} did not reach "
+                                   "the receiver")
         yield box.settings(stats_enabled=True), ledger

@@ -102,8 +102,12 @@ def test_preview_rows_are_flat_and_carry_the_ids(box: Sandbox) -> None:
         users = UserImporter(*both).preview()
         departments = DepartmentImporter(*both).preview()
     frame = pandas.DataFrame(row.to_dict() for row in users)
-    assert list(frame.columns) == ["employee_id", "name", "email", "department_id", "state",
-                                   "cards_user_id", "reason"]
+    assert list(frame.columns) == ["employee_id", "name", "email", "match_key",
+                                   "department_id", "state", "cards_user_id", "reason"]
+    mixed = [row for row in users if row.employee.email and row.employee.email != row.email]
+    assert mixed, "the company has an email in mixed case"
+    shown = frame.set_index("employee_id").loc[mixed[0].employee.id]
+    assert (shown["email"], shown["match_key"]) == (mixed[0].employee.email, mixed[0].email)
     assert frame["employee_id"].tolist() == [row.employee.id for row in users]
     assert set(frame["state"]) <= {state.value for state in UserState}
     linked = frame[frame["state"] == UserState.WILL_BE_LINKED.value]
@@ -128,7 +132,8 @@ def test_report_and_nightly_exports_are_the_items() -> None:
                       reason="no professional email in Lucca")]
     users = SyncReport(operation="users", dry_run=False, items=items)
     stats = SyncReport(operation="statistics", dry_run=False, items=items[:1])
-    assert users.export() == users.to_dict()["items"]
+    assert [row["employee_id"] for row in users.export()] == ["1", "2"]
+    assert users.export()[0]["outcome"] == "created"  # the value, not the enum
     assert users.export()[1] == {"employee_id": "2", "name": "Léo", "email": None,
                                  "outcome": "skipped", "reason": "no professional email in Lucca",
                                  "cards_user_id": None, "group": None}

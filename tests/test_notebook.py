@@ -30,7 +30,7 @@ TODAY = dt.date(2026, 3, 2)
 PROBE = """print(json.dumps({
     "head_count": head_count["employees"].to_dict(),
     "paths": departments["path"].to_dict(),
-    "learners": sorted(states["email"].unique()),
+    "ledger": [[row["email"], row["progress"]] for row in ledger.export()],
     "completed": completion["completed"].to_dict(),
 }))"""
 
@@ -97,9 +97,24 @@ def test_the_head_count_is_per_department_as_the_company_has_it(
                for ident in shared)
 
 
-def test_the_ledger_part_matches_learners_with_employees(
+def test_completion_per_department_is_the_ledger_s_by_the_company_s_emails(
         executed: tuple[Any, dict[str, Any]]) -> None:
     _, seen = executed
-    assert len(seen["learners"]) > 50  # three days of 60 learners, through the receiver
-    assert sum(seen["completed"].values()) > 0
-    assert set(seen["completed"]) <= set(seen["head_count"])
+    lucca = Sandbox(today=TODAY).company.lucca
+    current = [employee for employee in lucca.employees.values()
+               if employee_status(lucca.employments[employee.employment_id], TODAY)
+               != "deactivated" and employee.email]
+    keys = Counter(employee.email.strip().lower() for employee in current)
+    department_of = {  # an email two employees share belongs to neither
+        employee.email.strip().lower():
+            str(lucca.job_positions[employee.job_position_id].department_id)
+        for employee in current if keys[employee.email.strip().lower()] == 1}
+    completed: Counter[str] = Counter()
+    for email, progress in seen["ledger"]:
+        if email in department_of:
+            completed[department_of[email]] += progress >= 1
+    assert len(seen["ledger"]) > 100  # three days of 60 learners, through the receiver
+    assert sum(completed.values()) > 0
+    assert seen["completed"] == {department: completed[department]
+                                 for department in seen["completed"]}
+    assert {d for d, n in completed.items() if n} <= set(seen["completed"])

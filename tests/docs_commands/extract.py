@@ -24,7 +24,7 @@ _DIRECTIVE_LINE = re.compile(r"^[ \t]*\.\. ")
 #: comment that names the file's path (``# /etc/…``, ``# ~/…``).
 _FILE_MARK = re.compile(r"^(?:#!|#\s*[/~]\S)")
 #: The opening of a Markdown fenced block: three backticks and the block's language.
-_FENCE = re.compile(r"^(?P<fence>```+)[ \t]*(?P<language>[\w-]*)[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<language>[\w-]*)(?:[ \t].*)?$")
 
 
 def pages(docs: Path = DOCS) -> list[Path]:
@@ -92,19 +92,31 @@ def blocks(path: Path) -> Iterator[Block]:
 
 
 def _fenced(page: str, lines: Sequence[str]) -> Iterator[Block]:
-    """Yield the fenced code blocks of a Markdown page (`````console`` … `````)."""
+    """Yield the fenced code blocks of a Markdown page (`````console`` … `````).
+
+    Raises:
+        ValueError: a fence is never closed (every later block would be misread).
+    """
     opening: re.Match[str] | None = None
+    start = 0
     for number, text in enumerate(lines, start=1):
         if opening is None:
             opening = _FENCE.match(text)
             start = number + 1
-        elif text.strip() == opening["fence"]:
-            content = list(lines[start - 1:number - 1])
+            continue
+        fence = opening["fence"]
+        closing = text.strip()
+        if closing.startswith(fence) and set(closing) == {fence[0]}:  # as long, or longer
+            margin = len(opening[0]) - len(opening[0].lstrip(" "))
+            content = [line[margin:] if line[:margin].isspace() else line.lstrip(" ")
+                       for line in lines[start - 1:number - 1]]
             while content and not content[-1].strip():
                 content.pop()
             if content:
                 yield Block(page, start, opening["language"].lower(), tuple(content))
             opening = None
+    if opening is not None:
+        raise ValueError(f"{page}:{start - 1}: a fence ({opening['fence']}) is never closed")
 
 
 def _indent(line: str) -> int:

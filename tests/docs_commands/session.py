@@ -55,7 +55,8 @@ class Context:
     """What the pages' sessions share: the module's sandbox, its files, the tables."""
 
     root: Path  #: each page gets a folder here
-    variables: dict[str, str]  #: a session's first environment (the sandbox's exported)
+    #: a session's first environment (the sandbox's exported): never in a repr
+    variables: dict[str, str] = field(repr=False)
     config: Path  #: the sandbox's ``--write-config`` file, copied into each page's folder
     sandbox_ports: tuple[int, int]  #: the module sandbox's Lucca and Cards ports
     receiver: str  #: the loopback stand-in for the docs' receiver
@@ -66,8 +67,8 @@ class Context:
     timeout: float = 60.0
     once: frozenset[str] = frozenset()  #: commands whose one run answers every page
     writing: threading.Lock = field(default_factory=threading.Lock)
-    secrets: set[str] = field(default_factory=set)
-    _shared: dict[str, Future[Outcome]] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set, repr=False)
+    _shared: dict[str, Future[Outcome]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def shared(self, text: str, compute: Callable[[], Outcome]) -> Outcome:

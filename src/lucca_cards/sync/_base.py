@@ -78,7 +78,7 @@ class BaseImporter:
         return CardsDirectory(memberships.sweep(pager, until=stopped)), memberships
 
 
-    def why_not_considered(self, employee_ids: Iterable[str]) -> dict[str, str]:
+    def why_not_considered(self, employee_ids: Iterable[str | int]) -> dict[str, str]:
         """Say why each of ``employee_ids`` is not among the employees an import considers.
 
         One read of each (at most :data:`MAX_EXPLAINED`; the others get the general

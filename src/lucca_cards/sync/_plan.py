@@ -60,12 +60,15 @@ class UserRow:
     def to_dict(self) -> dict[str, Any]:
         """Return the row as a flat ``dict`` of texts (``None`` when absent), for a DataFrame.
 
-        ``email`` is the employee's email as Lucca holds it; ``state`` the state's value::
+        ``email`` is the employee's email as Lucca holds it (as in a report's rows);
+        ``match_key`` is :attr:`email`, trimmed and lower-cased, as the training ledger
+        keys its learners (join on it); ``state`` is the state's value::
 
             pandas.DataFrame(row.to_dict() for row in UserImporter(lucca, cards).preview())
         """
         return {"employee_id": self.employee.id, "name": self.name,
-                "email": self.employee.email, "department_id": self.employee.department_id,
+                "email": self.employee.email, "match_key": self.email,
+                "department_id": self.employee.department_id,
                 "state": self.state.value,
                 "cards_user_id": self.cards_user.id if self.cards_user else None,
                 "reason": self.reason}
