@@ -17,8 +17,9 @@ What is a command
      deployment's.
    * In any other literal block (``text``, ``::``), only lines with a ``$ `` prompt are
      commands: a transcript shown as plain text (the quickstart's ``$ make demo``). A
-     ``text`` block without prompts is a synopsis or a listing. A ``::`` block that starts
-     with a program the docs' commands use (``lucca-cards``, ``curl``…) fails
+     ``text`` block without prompts is a synopsis or a listing. A line of a ``::`` or
+     ``text`` block that starts with a program the docs' commands use (``lucca-cards``,
+     ``curl``…) and is no synopsis (no ``[``, ``(``, ``|``, no column of prose) fails
      :func:`test_no_literal_block_hides_a_command`: make it a ``console`` block.
    * A trailing ``# comment`` is dropped (not a ``#`` inside quotes), and ``\\``
      continuation lines are joined: the command's text is one line, the key of
@@ -76,7 +77,7 @@ What is asserted
    before them say which command answered and how.
 
    :data:`EXEMPT` lists the commands not run, each with why; a test checks that each is
-   still in the docs, and that every command found is run or exempt.
+   still in the docs, and that no ``lucca-cards`` command is among them.
 """
 
 from __future__ import annotations
