@@ -15,7 +15,7 @@ from docs_commands.environment import BIN, clean_environment
 from docs_commands.expect import SETTINGS_PREFIXES, hosts, stable_words
 from docs_commands.extract import blocks, commands, is_prompted
 from docs_commands.session import Context, PageSession
-from test_docs_commands import FAILURES
+from test_docs_commands import FAILURES, SYNOPSIS
 
 SAMPLE = """\
 Title
@@ -148,3 +148,14 @@ def test_markdown_fences_are_read_as_blocks(tmp_path: Path) -> None:
     page.write_text("```console\nmake demo\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"README\.md:1: a fence \(```\) is never closed"):
         list(blocks(page))
+
+
+@pytest.mark.parametrize(("line", "synopsis"), [
+    ("lucca-cards sync --max-minutes 120", False),
+    ("lucca-cards users preview       [--all | --employee ID…]", True),
+    ("lucca-cards users import        (--all | --employee ID…)", True),
+    ("lucca-cards demo                a tour of the integration on the sandbox", True),
+    ("curl -X POST http://127.0.0.1:41231/x", False),
+])
+def test_a_synopsis_is_told_from_a_command_to_type(line: str, synopsis: bool) -> None:
+    assert bool(SYNOPSIS.search(line)) is synopsis
