@@ -20,7 +20,7 @@ import pytest
 from nbclient import NotebookClient
 
 from lucca_cards import Sandbox
-from lucca_cards.sandbox._model import employee_status
+from sync_support import considered, department_of
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NOTEBOOK = EXAMPLES / "explore_lucca.ipynb"
@@ -78,15 +78,17 @@ def test_the_committed_outputs_are_what_the_notebook_prints(
                for cell in committed.cells if cell.cell_type == "code")
 
 
+@pytest.fixture(scope="module")
+def company() -> Sandbox:
+    """The notebook's company, generated again (a sandbox never started)."""
+    return Sandbox(today=TODAY)
+
+
 def test_the_head_count_is_per_department_as_the_company_has_it(
-        executed: tuple[Any, dict[str, Any]]) -> None:
+        executed: tuple[Any, dict[str, Any]], company: Sandbox) -> None:
     _, seen = executed
-    company = Sandbox(today=TODAY).company  # the notebook's company, generated again
-    lucca = company.lucca
-    current = Counter(
-        str(lucca.job_positions[employee.job_position_id].department_id)
-        for employee in lucca.employees.values()
-        if employee_status(lucca.employments[employee.employment_id], TODAY) != "deactivated")
+    lucca = company.company.lucca
+    current = Counter(str(department_of(company, ident)) for ident in considered(company))
     assert seen["head_count"] == dict(current)
     names = Counter(department.name for department in lucca.departments.values())
     shared = [str(d.id) for d in lucca.departments.values() if names[d.name] > 1]
@@ -98,21 +100,18 @@ def test_the_head_count_is_per_department_as_the_company_has_it(
 
 
 def test_completion_per_department_is_the_ledger_s_by_the_company_s_emails(
-        executed: tuple[Any, dict[str, Any]]) -> None:
+        executed: tuple[Any, dict[str, Any]], company: Sandbox) -> None:
     _, seen = executed
-    lucca = Sandbox(today=TODAY).company.lucca
-    current = [employee for employee in lucca.employees.values()
-               if employee_status(lucca.employments[employee.employment_id], TODAY)
-               != "deactivated" and employee.email]
-    keys = Counter(employee.email.strip().lower() for employee in current)
-    department_of = {  # an email two employees share belongs to neither
-        employee.email.strip().lower():
-            str(lucca.job_positions[employee.job_position_id].department_id)
-        for employee in current if keys[employee.email.strip().lower()] == 1}
+    employees = company.company.lucca.employees
+    emails = {ident: employees[int(ident)].email for ident in considered(company)}
+    keys = Counter(email.strip().lower() for email in emails.values() if email)
+    department_by_email = {  # an email two employees share belongs to neither
+        email.strip().lower(): str(department_of(company, ident))
+        for ident, email in emails.items() if email and keys[email.strip().lower()] == 1}
     completed: Counter[str] = Counter()
     for email, progress in seen["ledger"]:
-        if email in department_of:
-            completed[department_of[email]] += progress >= 1
+        if email in department_by_email:
+            completed[department_by_email[email]] += progress >= 1
     assert len(seen["ledger"]) > 100  # three days of 60 learners, through the receiver
     assert sum(completed.values()) > 0
     assert seen["completed"] == {department: completed[department]
